@@ -1,0 +1,143 @@
+#pragma once
+/// \file
+/// One concept per reset-policy role, each built from named sub-concepts, and the `ResetPolicy`
+/// concept that `SyncSession` checks. Contracts in prose: docs/concepts.md.
+
+#include <resync/history.hpp>
+#include <resync/policy/role.hpp>
+#include <resync/protocol.hpp>
+#include <resync/report.hpp>
+#include <resync/reset_commit.hpp>
+#include <resync/result.hpp>
+#include <resync/server_error.hpp>
+#include <resync/sync_state.hpp>
+#include <resync/trigger.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace resync {
+
+/// What a recovery policy produces: the changesets to keep as unsynced local changes, and the
+/// fate of every local operation it was given.
+template <class Op>
+struct Recovered {
+    std::vector<LocalChangeset<Op>> history;
+    std::vector<OperationOutcome> outcomes;
+};
+
+/// What a discard policy's commit returns: the before-state it moved aside (a replacing commit
+/// hands back the old state instead of copying it), and the diff it wrote (a diffing commit).
+template <class Snapshot>
+struct DiscardOutcome {
+    std::optional<Snapshot> before;
+    std::optional<DiffStats> diff;
+};
+
+namespace detection_requirements {
+template <class D>
+concept inspects_welcome = requires(const D& d, const SyncState& s, const protocol::Welcome& w) {
+    { d.on_welcome(s, w) } -> std::same_as<std::optional<ResetTrigger>>;
+};
+template <class D>
+concept inspects_errors = requires(const D& d, const SyncState& s, const ServerError& e) {
+    { d.on_error(s, e) } -> std::same_as<std::optional<ResetTrigger>>;
+};
+} // namespace detection_requirements
+
+/// Turns what the server says into a `ResetTrigger`, or nothing. A pure function of its inputs.
+template <class D>
+concept DetectionPolicy = role::declares<D, role::detection> &&
+                          detection_requirements::inspects_welcome<D> &&
+                          detection_requirements::inspects_errors<D>;
+
+namespace backup_requirements {
+template <class B>
+concept says_if_it_keeps_the_before_state = requires {
+    { B::keeps_before_state } -> std::convertible_to<bool>;
+};
+template <class B, class S>
+concept backs_up = requires(const B& b, const S& s, const ResetTrigger& t) {
+    { b.backup(s, t) } -> std::same_as<Result<std::string>>;
+};
+} // namespace backup_requirements
+
+/// Preserves what a reset is about to discard. `backup(store, trigger)` returns where the backup
+/// is (a path, "memory", ...) only once it is durable; nothing is touched before it returns.
+template <class B, class S>
+concept BackupPolicy = role::declares<B, role::backup> &&
+                       backup_requirements::says_if_it_keeps_the_before_state<B> &&
+                       backup_requirements::backs_up<B, S>;
+
+namespace discard_requirements {
+template <class D, class S>
+concept commits = requires(const D& d, S& s,
+                           ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) {
+    { d.commit(s, std::move(c)) } -> std::same_as<Result<DiscardOutcome<typename S::snapshot_type>>>;
+};
+} // namespace discard_requirements
+
+/// Performs the one atomic commit that makes the live store equal the staged state.
+template <class D, class S>
+concept DiscardPolicy = role::declares<D, role::discard> && discard_requirements::commits<D, S>;
+
+namespace recovery_requirements {
+template <class R>
+concept names_its_mode = requires {
+    { R::mode } -> std::convertible_to<ResetMode>;
+};
+template <class R, class S>
+concept recovers = requires(const R& r, const S& s, const typename S::snapshot_type& fresh,
+                            const ResetTrigger& t,
+                            const std::vector<LocalChangeset<typename S::operation_type>>& local) {
+    { r.recover(s, fresh, t, local) } -> std::same_as<Result<Recovered<typename S::operation_type>>>;
+};
+} // namespace recovery_requirements
+
+/// Re-applies local changes onto the fresh copy, accounting for every operation.
+template <class R, class S>
+concept RecoveryPolicy = role::declares<R, role::recovery> && recovery_requirements::names_its_mode<R> &&
+                         recovery_requirements::recovers<R, S>;
+
+namespace replay_requirements {
+template <class P, class Op>
+concept prepares_uploads = requires(const P& p, std::vector<LocalChangeset<Op>> v) {
+    { p.prepare(std::move(v)) } -> std::same_as<std::vector<LocalChangeset<Op>>>;
+};
+template <class P>
+concept bounds_upload_size = requires(const P& p) {
+    { p.max_changesets_per_upload() } -> std::convertible_to<std::size_t>;
+};
+} // namespace replay_requirements
+
+/// Shapes the recovered changesets for upload; uploads stay idempotent whatever it does.
+template <class P, class Op>
+concept ReplayPolicy = role::declares<P, role::replay> && replay_requirements::prepares_uploads<P, Op> &&
+                       replay_requirements::bounds_upload_size<P>;
+
+/// Whether a reset runs at once or waits for the user's `execute_reset()`.
+template <class E>
+concept ExecutionPolicy = role::declares<E, role::execution> && requires {
+    { E::waits_for_user } -> std::convertible_to<bool>;
+};
+
+/// A complete reset policy for store `S`: one model per role (see `resync::Strategy`).
+template <class P, class S>
+concept ResetPolicy = requires {
+    typename P::detection_type;
+    typename P::backup_type;
+    typename P::discard_type;
+    typename P::recovery_type;
+    typename P::replay_type;
+    typename P::execution_type;
+} && DetectionPolicy<typename P::detection_type> && BackupPolicy<typename P::backup_type, S> &&
+                      DiscardPolicy<typename P::discard_type, S> &&
+                      RecoveryPolicy<typename P::recovery_type, S> &&
+                      ReplayPolicy<typename P::replay_type, typename S::operation_type> &&
+                      ExecutionPolicy<typename P::execution_type>;
+
+} // namespace resync

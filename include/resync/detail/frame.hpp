@@ -1,0 +1,66 @@
+#pragma once
+/// \file
+/// A checksummed frame around a payload: magic, format version, payload size, CRC-32, payload.
+/// Used for backup files, store snapshots on disk and fresh copies on the wire, so a truncated
+/// or altered byte anywhere is caught before anything is decoded.
+
+#include <resync/detail/binary.hpp>
+#include <resync/detail/crc32.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace resync::detail {
+
+inline constexpr std::size_t frame_header_size = 8 + 4 + 8 + 4;
+
+/// What is wrong with a frame, if anything.
+enum class FrameStatus : std::uint8_t { ok, truncated, bad_magic, newer_version, bad_checksum, trailing_bytes };
+
+/// Wraps `payload` in a frame with an 8-byte `magic` and a format `version`.
+inline std::string frame(std::string_view magic, std::uint32_t version, std::string_view payload) {
+    std::string out;
+    out.reserve(frame_header_size + payload.size());
+    BinaryWriter w(out);
+    w.raw(magic.substr(0, 8));
+    w.u32(version);
+    w.u64(payload.size());
+    w.u32(crc32(payload));
+    w.raw(payload);
+    return out;
+}
+
+struct Unframed {
+    FrameStatus status = FrameStatus::ok;
+    std::uint32_t version = 0;
+    std::string_view payload;
+    std::uint64_t declared_size = 0; ///< the payload size the header announces (0 if unreadable)
+};
+
+/// Checks a frame and returns a view of its payload. Never reads past `bytes`.
+inline Unframed unframe(std::string_view bytes, std::string_view magic, std::uint32_t max_version) {
+    Unframed r;
+    if (bytes.size() < frame_header_size) {
+        r.status = bytes.substr(0, std::min(bytes.size(), magic.size())) == magic.substr(0, bytes.size())
+                       ? FrameStatus::truncated
+                       : FrameStatus::bad_magic;
+        return r;
+    }
+    if (bytes.substr(0, 8) != magic.substr(0, 8)) { r.status = FrameStatus::bad_magic; return r; }
+    BinaryReader in(bytes.substr(8));
+    r.version = in.u32();
+    r.declared_size = in.u64();
+    const std::uint32_t crc = in.u32();
+    if (r.version == 0) { r.status = FrameStatus::bad_magic; return r; }
+    if (r.version > max_version) { r.status = FrameStatus::newer_version; return r; }
+    const std::string_view body = bytes.substr(frame_header_size);
+    if (body.size() < r.declared_size) { r.status = FrameStatus::truncated; return r; }
+    if (body.size() > r.declared_size) { r.status = FrameStatus::trailing_bytes; return r; }
+    if (crc32(body) != crc) { r.status = FrameStatus::bad_checksum; return r; }
+    r.payload = body;
+    return r;
+}
+
+} // namespace resync::detail

@@ -1,0 +1,136 @@
+#pragma once
+/// \file
+/// The checks `SyncSession` makes of its arguments: one `static_assert` per missing piece, in the
+/// library's words, and a stand-in session so that a failed check does not cascade into pages
+/// of errors from the session's body.
+
+#include <resync/concepts/policies.hpp>
+#include <resync/concepts/store.hpp>
+#include <resync/concepts/transport.hpp>
+
+#include <type_traits>
+
+namespace resync::detail {
+
+template <class S>
+constexpr bool check_store() {
+    using namespace store_requirements;
+#define RESYNC_SESSION_PREFIX "resync::SyncSession<Store, Transport, ResetPolicy>: "
+    if constexpr (!declares_store<S>) {
+        static_assert(declares_store<S>, RESYNC_SESSION_PREFIX
+                      "Store must opt in with `using store_concept = resync::store_t;` (see docs/concepts.md#store)");
+        return false;
+    } else if constexpr (!names_its_types<S>) {
+        static_assert(names_its_types<S>, RESYNC_SESSION_PREFIX
+                      "Store must name its `operation_type` and `snapshot_type`");
+        return false;
+    } else {
+        static_assert(reads_sync_state<S>, RESYNC_SESSION_PREFIX
+                      "Store must provide `const resync::SyncState& sync_state() const`");
+        static_assert(writes_sync_state<S>, RESYNC_SESSION_PREFIX
+                      "Store must provide `std::error_code write_sync_state(const resync::SyncState&)`");
+        static_assert(lists_unsynced<S>, RESYNC_SESSION_PREFIX
+                      "Store must provide `std::vector<resync::LocalChangeset<operation_type>> unsynced() const`");
+        static_assert(integrates_remote<S>, RESYNC_SESSION_PREFIX
+                      "Store must provide `std::error_code integrate(std::span<const "
+                      "resync::RemoteChangeset<operation_type>>)`");
+        static_assert(acknowledges_uploads<S>, RESYNC_SESSION_PREFIX
+                      "Store must provide `std::error_code acknowledge(resync::ClientVersion, "
+                      "std::span<const std::pair<resync::ClientVersion, std::uint64_t>>)`");
+        static_assert(exports_snapshot<S>, RESYNC_SESSION_PREFIX
+                      "Store must provide `snapshot_type export_snapshot() const`");
+        static_assert(decodes_snapshot<S>, RESYNC_SESSION_PREFIX
+                      "Store must provide `resync::Result<snapshot_type> decode_snapshot(std::string_view) const`");
+        static_assert(commits_reset<S>, RESYNC_SESSION_PREFIX
+                      "Store must provide `resync::Result<snapshot_type> "
+                      "commit_reset(resync::ResetCommit<snapshot_type, operation_type>&&)`");
+        return Store<S>;
+    }
+}
+
+template <class T, class Op>
+constexpr bool check_transport() {
+    using namespace transport_requirements;
+    if constexpr (!declares_transport<T>) {
+        static_assert(declares_transport<T>, RESYNC_SESSION_PREFIX
+                      "Transport must opt in with `using transport_concept = resync::transport_t;` "
+                      "(see docs/concepts.md#transport)");
+        return false;
+    } else if constexpr (!names_its_operation<T>) {
+        static_assert(names_its_operation<T>, RESYNC_SESSION_PREFIX "Transport must name its `operation_type`");
+        return false;
+    } else if constexpr (!std::is_same_v<typename T::operation_type, Op>) {
+        static_assert(std::is_same_v<typename T::operation_type, Op>, RESYNC_SESSION_PREFIX
+                      "Transport and Store must have the same `operation_type`");
+        return false;
+    } else {
+        static_assert(sends<T>, RESYNC_SESSION_PREFIX
+                      "Transport must provide `bool send(resync::protocol::ClientMessage<operation_type>)`");
+        static_assert(receives<T>, RESYNC_SESSION_PREFIX
+                      "Transport must provide `std::optional<resync::protocol::ServerMessage<operation_type>> receive()`");
+        static_assert(reports_connection<T>, RESYNC_SESSION_PREFIX
+                      "Transport must provide `bool connected() const` and `std::uint64_t connection_id() const`");
+        return Transport<T>;
+    }
+}
+
+template <class P, class S>
+constexpr bool check_policy() {
+    if constexpr (!requires {
+                      typename P::detection_type;
+                      typename P::backup_type;
+                      typename P::discard_type;
+                      typename P::recovery_type;
+                      typename P::replay_type;
+                      typename P::execution_type;
+                  }) {
+        static_assert(sizeof(P) == 0, RESYNC_SESSION_PREFIX
+                      "ResetPolicy must name a model for every role; compose one with resync::Strategy<...>");
+        return false;
+    } else {
+        static_assert(DetectionPolicy<typename P::detection_type>, RESYNC_SESSION_PREFIX
+                      "the detection policy must provide on_welcome(const SyncState&, const protocol::Welcome&) and "
+                      "on_error(const SyncState&, const ServerError&), both returning std::optional<ResetTrigger>");
+        static_assert(BackupPolicy<typename P::backup_type, S>, RESYNC_SESSION_PREFIX
+                      "the backup policy must provide `static constexpr bool keeps_before_state` and "
+                      "`Result<std::string> backup(const Store&, const ResetTrigger&) const`");
+        static_assert(DiscardPolicy<typename P::discard_type, S>, RESYNC_SESSION_PREFIX
+                      "the discard policy must provide `Result<DiscardOutcome<snapshot_type>> commit(Store&, "
+                      "ResetCommit<snapshot_type, operation_type>&&) const`");
+        static_assert(RecoveryPolicy<typename P::recovery_type, S>, RESYNC_SESSION_PREFIX
+                      "the recovery policy must provide `static constexpr ResetMode mode` and "
+                      "`Result<Recovered<operation_type>> recover(const Store&, const snapshot_type&, "
+                      "const ResetTrigger&, const std::vector<LocalChangeset<operation_type>>&) const`");
+        static_assert(ReplayPolicy<typename P::replay_type, typename S::operation_type>, RESYNC_SESSION_PREFIX
+                      "the replay policy must provide `prepare(std::vector<LocalChangeset<operation_type>>)` and "
+                      "`max_changesets_per_upload()`");
+        static_assert(ExecutionPolicy<typename P::execution_type>, RESYNC_SESSION_PREFIX
+                      "the execution policy must provide `static constexpr bool waits_for_user`");
+        return ResetPolicy<P, S>;
+    }
+}
+
+template <class S, class T, class P>
+constexpr bool check_session() {
+    if constexpr (!check_store<S>()) {
+        return false;
+    } else if constexpr (!check_transport<T, typename S::operation_type>()) {
+        return false;
+    } else {
+        return check_policy<P, S>();
+    }
+}
+#undef RESYNC_SESSION_PREFIX
+
+/// Stands in for a session whose arguments failed their checks, so that the one `static_assert`
+/// above is the only error the user reads.
+struct InvalidSession {
+    template <class... Args>
+    explicit InvalidSession(Args&&...) {}
+    template <class... Args>
+    int poll(Args&&...) { return 0; }
+    template <class... Args>
+    int run_until_idle(Args&&...) { return 0; }
+};
+
+} // namespace resync::detail

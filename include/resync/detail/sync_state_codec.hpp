@@ -1,0 +1,104 @@
+#pragma once
+/// \file
+/// Binary encoding of `SyncState` (with its pending-reset record) and `ResetTrigger`, shared by
+/// backup files and stores saved to disk.
+
+#include <resync/detail/binary.hpp>
+#include <resync/sync_state.hpp>
+#include <resync/trigger.hpp>
+
+#include <cstdint>
+
+namespace resync::detail {
+
+inline void encode(BinaryWriter& w, const ServerPosition& p) {
+    w.u64(p.version);
+    w.u64(p.salt);
+}
+inline ServerPosition decode_position(BinaryReader& r) {
+    ServerPosition p;
+    p.version = r.u64();
+    p.salt = r.u64();
+    return p;
+}
+
+/// Reads an enum stored as one byte, failing the reader when it is outside [lo, hi].
+template <class E>
+E decode_enum(BinaryReader& r, E lo, E hi) {
+    const auto v = r.u8();
+    if (v < static_cast<std::uint8_t>(lo) || v > static_cast<std::uint8_t>(hi)) r.fail();
+    return static_cast<E>(v);
+}
+
+inline void encode(BinaryWriter& w, const ResetTrigger& t) {
+    w.u8(static_cast<std::uint8_t>(t.reason));
+    w.u8(t.recovery_allowed ? 1 : 0);
+    w.i64(t.server_error.code);
+    w.u8(static_cast<std::uint8_t>(t.server_error.action));
+    w.str(t.server_error.message);
+    encode(w, t.client_position);
+    encode(w, t.server_position);
+    w.u64(t.client_epoch);
+    w.u64(t.server_epoch);
+    w.u32(t.client_schema);
+    w.u32(t.server_schema);
+}
+inline ResetTrigger decode_trigger(BinaryReader& r) {
+    ResetTrigger t;
+    t.reason = decode_enum(r, ResetReason::server_rollback, ResetReason::server_requested);
+    t.recovery_allowed = r.u8() != 0;
+    t.server_error.code = static_cast<int>(r.i64());
+    t.server_error.action = decode_enum(r, ServerAction::none, ServerAction::protocol_violation);
+    t.server_error.message = r.str();
+    t.client_position = decode_position(r);
+    t.server_position = decode_position(r);
+    t.client_epoch = r.u64();
+    t.server_epoch = r.u64();
+    t.client_schema = r.u32();
+    t.server_schema = r.u32();
+    return t;
+}
+
+inline void encode(BinaryWriter& w, const SyncState& s) {
+    w.u64(s.client_ident);
+    encode(w, s.download);
+    w.u64(s.upload_acked);
+    w.u64(s.epoch);
+    w.u32(s.schema_version);
+    w.u8(s.pending_reset ? 1 : 0);
+    if (const auto& p = s.pending_reset) {
+        w.u32(p->attempt);
+        w.u8(static_cast<std::uint8_t>(p->mode));
+        w.u8(static_cast<std::uint8_t>(p->reason));
+        w.i64(p->server_error);
+        w.str(p->message);
+        w.i64(p->started_at_ms);
+        w.u8(static_cast<std::uint8_t>(p->phase));
+        w.u8(p->awaiting_user ? 1 : 0);
+        w.str(p->backup_path);
+    }
+}
+inline SyncState decode_sync_state(BinaryReader& r) {
+    SyncState s;
+    s.client_ident = r.u64();
+    s.download = decode_position(r);
+    s.upload_acked = r.u64();
+    s.epoch = r.u64();
+    s.schema_version = r.u32();
+    if (r.u8() == 1) {
+        PendingReset p;
+        p.attempt = r.u32();
+        p.mode = decode_enum(r, ResetMode::recover, ResetMode::manual);
+        p.reason = decode_enum(r, ResetReason::server_rollback, ResetReason::server_requested);
+        p.server_error = static_cast<int>(r.i64());
+        p.message = r.str();
+        p.started_at_ms = r.i64();
+        p.phase = decode_enum(r, ResetPhase::detect, ResetPhase::acknowledge);
+        p.awaiting_user = r.u8() != 0;
+        p.backup_path = r.str();
+        s.pending_reset = std::move(p);
+    }
+    return s;
+}
+
+} // namespace resync::detail

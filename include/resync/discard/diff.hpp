@@ -1,0 +1,34 @@
+#pragma once
+/// \file
+/// `discard::Diff`: write only the objects that differ, keeping object identity.
+
+#include <resync/concepts/policies.hpp>
+#include <resync/concepts/store.hpp>
+#include <resync/policy/role.hpp>
+
+#include <utility>
+
+namespace resync::discard {
+
+/// Makes the live state equal to the staged one by writing only the objects that differ, in one
+/// atomic store transaction, so observers see a minimal change (like Realm's transfer). Needs a
+/// store with `commit_reset_diff`.
+struct Diff {
+    using resync_role = role::discard;
+
+    template <class S>
+    Result<DiscardOutcome<typename S::snapshot_type>>
+    commit(S& store, ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) const {
+        static_assert(store_requirements::commits_reset_by_diff<S>,
+                      "resync::discard::Diff needs the store to provide "
+                      "Result<DiffStats> commit_reset_diff(ResetCommit<snapshot_type, operation_type>&&); "
+                      "use discard::Replace for this store");
+        auto stats = store.commit_reset_diff(std::move(c));
+        if (!stats) return stats.error();
+        DiscardOutcome<typename S::snapshot_type> out;
+        out.diff = *stats;
+        return out;
+    }
+};
+
+} // namespace resync::discard

@@ -1,0 +1,122 @@
+#pragma once
+/// \file
+/// The `resync` error category: every run-time failure the library reports is a
+/// `std::error_code` in this category, with a message that says what happened and what to do.
+
+#include <string>
+#include <system_error>
+
+namespace resync {
+
+/// Every run-time failure the library can report.
+enum class errc {
+    ok = 0,
+    // --- protocol: the server said something impossible ---
+    protocol_violation = 1,   ///< a server message broke the protocol (positions out of order, ...)
+    unknown_client,           ///< a server message was addressed to another client ident
+    impossible_position,      ///< a server message claimed a position the client cannot be at
+    // --- fresh copy ---
+    fresh_copy_truncated,     ///< the fresh copy ended before its announced size
+    fresh_copy_corrupt,       ///< the fresh copy failed its checksum or could not be decoded
+    // --- backup files ---
+    backup_truncated,         ///< a backup file is shorter than its header says
+    backup_corrupt,           ///< a backup file failed its checksum, magic or structure checks
+    backup_version_unsupported, ///< a backup file was written by a newer format version
+    backup_io,                ///< reading or writing a backup file failed at the OS level
+    // --- store and policies ---
+    store_failure,            ///< the store refused or failed a transaction
+    policy_failure,           ///< a reset policy failed or threw; the reset was abandoned
+    callback_failed,          ///< a user callback failed or threw; the reset was abandoned
+    // --- reset life cycle ---
+    reset_refused,            ///< the cycle guard refused another automatic attempt
+    recovery_failed,          ///< local changes could not be recovered onto the fresh copy
+    schema_mismatch,          ///< the store cannot hold the server's schema
+    no_reset_pending,         ///< execute() was called but no manual reset is waiting
+    reset_in_progress,        ///< the operation is not allowed while a reset runs
+    invalid_argument,         ///< an argument was out of its documented range
+    server_error,             ///< the server reported an error the policy does not handle
+};
+
+namespace detail {
+
+class ErrorCategory final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "resync"; }
+
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+        case errc::ok: return "success";
+        case errc::protocol_violation:
+            return "the server sent a message that breaks the sync protocol; nothing was applied. "
+                   "The session reconnects; if it persists, check the server version";
+        case errc::unknown_client:
+            return "a server message was addressed to another client ident; it was ignored and "
+                   "nothing was applied";
+        case errc::impossible_position:
+            return "a server message claimed a position this client cannot be at (versions going "
+                   "backwards, or acknowledging changes never made); nothing was applied";
+        case errc::fresh_copy_truncated:
+            return "the fresh copy from the server ended early; the local data is untouched and "
+                   "the download resumes on the next attempt";
+        case errc::fresh_copy_corrupt:
+            return "the fresh copy from the server is corrupt (checksum or structure); the local "
+                   "data is untouched and the copy is downloaded again";
+        case errc::backup_truncated:
+            return "the backup file is shorter than its header says (cut short while copying?); "
+                   "nothing was restored. Use another copy of the backup";
+        case errc::backup_corrupt:
+            return "the backup file failed its integrity check (damaged or tampered with); "
+                   "nothing was restored. Use another copy of the backup";
+        case errc::backup_version_unsupported:
+            return "the backup file was written by a newer version of resync; upgrade to read it";
+        case errc::backup_io:
+            return "reading or writing the backup file failed (permissions, full disk?); the "
+                   "local data is untouched. Free space or fix the backup directory and retry";
+        case errc::store_failure:
+            return "the store failed a transaction; it was rolled back and the local data is "
+                   "unchanged. See the store's own error for the cause";
+        case errc::policy_failure:
+            return "a reset policy failed; the reset was abandoned and the local data is "
+                   "unchanged. The report names the phase that failed";
+        case errc::callback_failed:
+            return "a reset callback failed or threw; the reset was abandoned and the local data "
+                   "is unchanged";
+        case errc::reset_refused:
+            return "the cycle guard refused another automatic reset for the same cause; the "
+                   "session stopped and waits for a manual reset (see ResetRequest)";
+        case errc::recovery_failed:
+            return "local changes could not be recovered onto the server's fresh copy; the "
+                   "fallback strategy runs instead";
+        case errc::schema_mismatch:
+            return "the server's schema is incompatible with the local data; local changes cannot "
+                   "be recovered";
+        case errc::no_reset_pending:
+            return "execute() was called but no manual reset is waiting";
+        case errc::reset_in_progress:
+            return "not allowed while a client reset is in progress; wait for it to finish";
+        case errc::invalid_argument: return "an argument was outside its documented range";
+        case errc::server_error:
+            return "the server reported an error this session's policy does not handle; the "
+                   "session stopped syncing. The local data is untouched; see the server error";
+        }
+        return "unknown resync error";
+    }
+};
+
+} // namespace detail
+
+/// The category of every `resync::errc`.
+inline const std::error_category& error_category() noexcept {
+    static const detail::ErrorCategory category;
+    return category;
+}
+
+/// Makes a `std::error_code` in the `resync` category.
+inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+} // namespace resync
+
+template <>
+struct std::is_error_code_enum<resync::errc> : std::true_type {};

@@ -1,0 +1,351 @@
+#pragma once
+/// \file
+/// `MemoryStore`: the embedded default Store - the document model in memory, with local
+/// history, sync state, atomic transactions and optional snapshots to disk.
+
+#include <resync/concepts/store.hpp>
+#include <resync/detail/atomic_file.hpp>
+#include <resync/detail/binary.hpp>
+#include <resync/detail/frame.hpp>
+#include <resync/detail/sync_state_codec.hpp>
+#include <resync/error.hpp>
+#include <resync/history.hpp>
+#include <resync/model/codec.hpp>
+#include <resync/model/operation.hpp>
+#include <resync/model/state.hpp>
+#include <resync/model/writer.hpp>
+#include <resync/reset_commit.hpp>
+#include <resync/result.hpp>
+#include <resync/sync_state.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace resync {
+
+/// The document model in memory. Local writes go through `write()`; the session drives the rest.
+///
+/// The visible state is the synced base (the server's history up to the download cursor) with
+/// the local changes the server has not yet sent back applied on top. Each such change keeps an
+/// undo log, so integrating server changes rewinds the local changes, applies the server's in
+/// server order, and replays the local ones: every replica ends in the server's order.
+class MemoryStore {
+public:
+    using store_concept = store_t;
+    using operation_type = doc::Operation;
+    using snapshot_type = doc::State;
+
+    MemoryStore() = default;
+
+    // ------------------------------------------------------------------ the application's side
+
+    /// The current state (synced base plus local changes).
+    const doc::State& state() const noexcept { return state_; }
+
+    /// One field's value, or null.
+    doc::Value get(std::string_view collection, std::string_view key, std::string_view field) const {
+        return state_.get(collection, key, field);
+    }
+
+    /// Runs a local write transaction: `f(doc::Writer&)` applies and records operations. If `f`
+    /// throws, or returns a non-empty `std::error_code`, everything it did is rolled back and
+    /// nothing is recorded. Returns the new changeset's client version (0 if `f` wrote nothing).
+    template <class F>
+    Result<ClientVersion> write(F&& f) {
+        std::vector<doc::Operation> ops;
+        std::vector<doc::Operation> undo;
+        doc::Writer w(state_, ops, undo);
+        std::error_code ec;
+#if defined(__cpp_exceptions)
+        try {
+            ec = run(f, w);
+        } catch (...) {
+            doc::revert(state_, undo);
+            throw;
+        }
+#else
+        ec = run(f, w);
+#endif
+        if (ec) {
+            doc::revert(state_, undo);
+            return ec;
+        }
+        if (ops.empty()) return ClientVersion{0};
+        const ClientVersion v = next_version_++;
+        history_.push_back(Entry{{v, 0, std::move(ops)}, std::move(undo), false});
+        return v;
+    }
+
+    /// How many acknowledged changesets are kept after the server sent them back (for
+    /// rollback-aware recovery). Default 10,000.
+    void set_retention(std::size_t changesets) noexcept { retention_ = changesets; trim(); }
+
+    // ------------------------------------------------------------------ the library's side
+
+    const SyncState& sync_state() const noexcept { return sync_; }
+
+    std::error_code write_sync_state(const SyncState& s) {
+        sync_ = s;
+        return {};
+    }
+
+    /// Local changesets the server has not acknowledged, oldest first.
+    std::vector<LocalChangeset<doc::Operation>> unsynced() const {
+        std::vector<LocalChangeset<doc::Operation>> out;
+        for (const auto& e : history_)
+            if (!e.changeset.acknowledged()) out.push_back(e.changeset);
+        return out;
+    }
+
+    /// Acknowledged local changesets integrated above `server_version`, oldest first (retained
+    /// ones only; see `set_retention`).
+    std::vector<LocalChangeset<doc::Operation>> acknowledged_after(std::uint64_t server_version) const {
+        std::vector<LocalChangeset<doc::Operation>> out;
+        for (const auto& e : history_)
+            if (e.changeset.acknowledged() && e.changeset.server_version > server_version)
+                out.push_back(e.changeset);
+        return out;
+    }
+
+    /// The last local client version written (0 if none).
+    ClientVersion last_client_version() const noexcept { return next_version_ - 1; }
+
+    /// Records that the server integrated this client's changesets up to `upto`, at the given
+    /// server versions. An acknowledgement of a version never written is `impossible_position`
+    /// and changes nothing.
+    std::error_code acknowledge(ClientVersion upto,
+                                std::span<const std::pair<ClientVersion, std::uint64_t>> integrated) {
+        if (upto > last_client_version()) return errc::impossible_position;
+        for (const auto& [cv, sv] : integrated)
+            if (cv > upto || sv == 0) return errc::impossible_position;
+        for (const auto& [cv, sv] : integrated)
+            if (Entry* e = find(cv); e && !e->changeset.acknowledged()) e->changeset.server_version = sv;
+        sync_.upload_acked = std::max(sync_.upload_acked, upto);
+        return {};
+    }
+
+    /// Integrates server changesets (in server order, directly after the download cursor) under
+    /// the local changes, and advances the cursor, atomically. Entries that came from this client
+    /// are matched with its own history. Malformed input changes nothing.
+    std::error_code integrate(std::span<const RemoteChangeset<doc::Operation>> entries) {
+        if (entries.empty()) return {};
+        // Validate everything before touching anything.
+        std::uint64_t last = sync_.download.version;
+        std::size_t own = first_pending();
+        for (const auto& e : entries) {
+            if (e.server_version <= last) return errc::impossible_position;
+            last = e.server_version;
+            if (e.origin == sync_.client_ident && sync_.client_ident != 0) {
+                if (own >= history_.size() || history_[own].changeset.client_version != e.client_version)
+                    return errc::impossible_position;
+                ++own;
+            }
+        }
+        const std::size_t pending = first_pending();
+        for (std::size_t i = history_.size(); i-- > pending;) doc::revert(state_, history_[i].undo);
+        std::size_t next_own = pending;
+        for (const auto& e : entries) {
+            if (e.origin == sync_.client_ident && sync_.client_ident != 0) {
+                Entry& mine = history_[next_own++];
+                mine.in_base = true;
+                mine.changeset.server_version = e.server_version;
+                sync_.upload_acked = std::max(sync_.upload_acked, mine.changeset.client_version);
+            }
+            doc::apply(state_, e.ops);
+        }
+        for (std::size_t i = next_own; i < history_.size(); ++i)
+            doc::apply(state_, history_[i].changeset.ops, &history_[i].undo);
+        sync_.download = entries.back().position();
+        trim();
+        return {};
+    }
+
+    /// A copy of the current state.
+    doc::State export_snapshot() const { return state_; }
+
+    /// Decodes a fresh copy sent by the server.
+    Result<doc::State> decode_snapshot(std::string_view bytes) const { return doc::decode_snapshot(bytes); }
+
+    /// The one atomic commit of a reset: the fresh state becomes the base, the given history is
+    /// applied on top as unsynced local changes, the sync state is replaced. Returns the old
+    /// state, moved aside rather than copied.
+    Result<doc::State> commit_reset(ResetCommit<doc::State, doc::Operation>&& c) {
+        auto staged = stage(std::move(c));
+        std::swap(state_, staged.state);
+        adopt(std::move(staged));
+        return std::move(staged.state);
+    }
+
+    /// The one atomic commit of a reset, writing only the objects that differ: objects equal in
+    /// both states are not touched (their identity and address are kept).
+    Result<DiffStats> commit_reset_diff(ResetCommit<doc::State, doc::Operation>&& c) {
+        auto staged = stage(std::move(c));
+        DiffStats stats;
+        for (auto& [name, target] : staged.state.collections) {
+            auto& live = state_.collections[name];
+            for (auto& [key, obj] : target) {
+                auto it = live.find(key);
+                if (it == live.end()) {
+                    live.emplace(key, std::move(obj));
+                    ++stats.created;
+                } else if (it->second != obj) {
+                    it->second = std::move(obj);
+                    ++stats.updated;
+                } else {
+                    ++stats.unchanged;
+                }
+            }
+        }
+        for (auto& [name, live] : state_.collections) {
+            auto target = staged.state.collections.find(name);
+            for (auto it = live.begin(); it != live.end();) {
+                if (target == staged.state.collections.end() || !target->second.contains(it->first)) {
+                    it = live.erase(it);
+                    ++stats.erased;
+                } else {
+                    ++it;
+                }
+            }
+        }
+        adopt(std::move(staged));
+        return stats;
+    }
+
+    // ------------------------------------------------------------------ snapshots to disk
+
+    /// Saves the whole store (data, history, sync state) durably to `path` (temporary file,
+    /// fsync, rename).
+    std::error_code save(const std::filesystem::path& path) const {
+        std::string payload;
+        detail::BinaryWriter w(payload);
+        detail::encode(w, sync_);
+        doc::encode(w, state_);
+        w.u64(history_.size());
+        for (const auto& e : history_) {
+            w.u64(e.changeset.client_version);
+            w.u64(e.changeset.server_version);
+            w.u8(e.in_base ? 1 : 0);
+            doc::encode(w, e.changeset.ops);
+            doc::encode(w, e.undo);
+        }
+        w.u64(next_version_);
+        return detail::replace_file_durably(path, detail::frame(file_magic, file_format, payload));
+    }
+
+    /// Loads a store saved with `save`. A damaged file is `backup_corrupt` / `backup_truncated`.
+    static Result<MemoryStore> load(const std::filesystem::path& path) {
+        auto bytes = detail::read_file(path);
+        if (!bytes) return bytes.error();
+        const auto f = detail::unframe(*bytes, file_magic, file_format);
+        if (f.status == detail::FrameStatus::truncated) return errc::backup_truncated;
+        if (f.status == detail::FrameStatus::newer_version) return errc::backup_version_unsupported;
+        if (f.status != detail::FrameStatus::ok) return errc::backup_corrupt;
+        detail::BinaryReader r(f.payload);
+        MemoryStore s;
+        s.sync_ = detail::decode_sync_state(r);
+        auto state = doc::decode_state(r);
+        if (!state) return errc::backup_corrupt;
+        s.state_ = std::move(*state);
+        const auto n = r.count(8 + 8 + 1 + 8 + 8);
+        for (std::uint64_t i = 0; i < n && !r.failed(); ++i) {
+            Entry e;
+            e.changeset.client_version = r.u64();
+            e.changeset.server_version = r.u64();
+            e.in_base = r.u8() != 0;
+            auto ops = doc::decode_changeset(r);
+            auto undo = doc::decode_changeset(r);
+            if (!ops || !undo) return errc::backup_corrupt;
+            e.changeset.ops = std::move(*ops);
+            e.undo = std::move(*undo);
+            s.history_.push_back(std::move(e));
+        }
+        s.next_version_ = r.u64();
+        if (r.failed() || !r.at_end()) return errc::backup_corrupt;
+        return s;
+    }
+
+private:
+    static constexpr std::string_view file_magic = "RSYNSTOR";
+    static constexpr std::uint32_t file_format = 1;
+
+    struct Entry {
+        LocalChangeset<doc::Operation> changeset;
+        std::vector<doc::Operation> undo; ///< reverts this changeset while it is not in the base
+        bool in_base = false;             ///< the server sent it back: part of the synced base
+    };
+
+    struct Staged {
+        doc::State state;
+        std::vector<Entry> history;
+        SyncState sync;
+        ClientVersion next_version = 1;
+    };
+
+    template <class F>
+    static std::error_code run(F& f, doc::Writer& w) {
+        if constexpr (std::is_convertible_v<std::invoke_result_t<F&, doc::Writer&>, std::error_code>) {
+            return f(w);
+        } else {
+            f(w);
+            return {};
+        }
+    }
+
+    // Builds everything a reset commit installs before the live store is touched, so the commit
+    // itself cannot half-happen.
+    static Staged stage(ResetCommit<doc::State, doc::Operation>&& c) {
+        Staged s{std::move(c.state), {}, std::move(c.sync_state), 1};
+        s.history.reserve(c.history.size());
+        for (auto& cs : c.history) {
+            Entry e{std::move(cs), {}, false};
+            e.changeset.server_version = 0;
+            doc::apply(s.state, e.changeset.ops, &e.undo);
+            s.next_version = std::max(s.next_version, e.changeset.client_version + 1);
+            s.history.push_back(std::move(e));
+        }
+        return s;
+    }
+
+    void adopt(Staged&& s) {
+        history_ = std::move(s.history);
+        sync_ = std::move(s.sync);
+        next_version_ = s.next_version;
+    }
+
+    std::size_t first_pending() const noexcept {
+        std::size_t i = 0;
+        while (i < history_.size() && history_[i].in_base) ++i;
+        return i;
+    }
+
+    Entry* find(ClientVersion v) {
+        for (auto& e : history_)
+            if (e.changeset.client_version == v) return &e;
+        return nullptr;
+    }
+
+    // Drops the oldest changesets that are in the base beyond the retention window.
+    void trim() {
+        const std::size_t in_base = first_pending();
+        if (in_base <= retention_) return;
+        const auto drop = static_cast<std::ptrdiff_t>(in_base - retention_);
+        history_.erase(history_.begin(), history_.begin() + drop);
+    }
+
+    doc::State state_;
+    SyncState sync_;
+    std::vector<Entry> history_;
+    ClientVersion next_version_ = 1;
+    std::size_t retention_ = 10000;
+};
+
+static_assert(Store<MemoryStore>);
+
+} // namespace resync

@@ -1,0 +1,160 @@
+#pragma once
+/// \file
+/// The state of a document-model replica (collections -> objects by primary key -> fields)
+/// and the one function that applies an operation to it.
+
+#include <resync/model/operation.hpp>
+#include <resync/model/value.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace resync::doc {
+
+/// Fields of one object by name. Absent fields read as null.
+using Object = std::map<std::string, Value, std::less<>>;
+
+namespace detail {
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
+};
+} // namespace detail
+
+/// Objects of one collection by primary key.
+using Collection =
+    std::unordered_map<std::string, Object, detail::StringHash, std::equal_to<>>;
+
+/// A whole replica: collections by name. Empty collections are equal to absent ones.
+struct State {
+    std::map<std::string, Collection, std::less<>> collections;
+
+    const Object* find(std::string_view collection, std::string_view key) const {
+        auto c = collections.find(collection);
+        if (c == collections.end()) return nullptr;
+        auto o = c->second.find(key);
+        return o == c->second.end() ? nullptr : &o->second;
+    }
+    Object* find(std::string_view collection, std::string_view key) {
+        return const_cast<Object*>(std::as_const(*this).find(collection, key));
+    }
+
+    /// The value of a field, or null when the object or the field does not exist.
+    Value get(std::string_view collection, std::string_view key, std::string_view field) const {
+        const Object* o = find(collection, key);
+        if (!o) return Null{};
+        auto f = o->find(field);
+        return f == o->end() ? Value{Null{}} : f->second;
+    }
+
+    std::size_t object_count() const noexcept {
+        std::size_t n = 0;
+        for (const auto& [name, c] : collections) n += c.size();
+        return n;
+    }
+
+    friend bool operator==(const State& a, const State& b) {
+        auto non_empty = [](const State& s) {
+            std::size_t n = 0;
+            for (const auto& [name, c] : s.collections) n += !c.empty();
+            return n;
+        };
+        if (non_empty(a) != non_empty(b)) return false;
+        for (const auto& [name, c] : a.collections) {
+            if (c.empty()) continue;
+            auto other = b.collections.find(name);
+            if (other == b.collections.end() || other->second != c) return false;
+        }
+        return true;
+    }
+};
+
+/// What `apply` did with an operation.
+enum class Applied : std::uint8_t {
+    yes,             ///< the state changed (or already equalled the result, for create/set)
+    no_object,       ///< the target object does not exist: nothing changed
+    not_an_integer,  ///< add-integer onto a field that does not hold an integer: nothing changed
+};
+
+/// Applies `op` to `state` with the model's deterministic semantics. When `undo` is given,
+/// appends the operations that revert the change; apply `undo` in reverse order to revert.
+inline Applied apply(State& state, const Operation& op, std::vector<Operation>* undo = nullptr) {
+    struct Visitor {
+        State& state;
+        std::vector<Operation>* undo;
+
+        Applied operator()(const CreateObject& o) const {
+            auto& c = state.collections[o.collection];
+            auto [it, inserted] = c.try_emplace(o.key);
+            if (inserted && undo) undo->push_back(EraseObject{o.collection, o.key});
+            return Applied::yes;
+        }
+        Applied operator()(const EraseObject& o) const {
+            auto c = state.collections.find(o.collection);
+            if (c == state.collections.end()) return Applied::no_object;
+            auto it = c->second.find(o.key);
+            if (it == c->second.end()) return Applied::no_object;
+            if (undo) {
+                // Reverted in reverse order: the create must come last in the vector.
+                for (auto& [field, value] : it->second)
+                    undo->push_back(SetField{o.collection, o.key, field, std::move(value)});
+                undo->push_back(CreateObject{o.collection, o.key});
+            }
+            c->second.erase(it);
+            return Applied::yes;
+        }
+        Applied operator()(const SetField& o) const {
+            Object* obj = state.find(o.collection, o.key);
+            if (!obj) return Applied::no_object;
+            auto it = obj->find(o.field);
+            Value old = it == obj->end() ? Value{Null{}} : it->second;
+            if (is_null(o.value)) {
+                if (it != obj->end()) obj->erase(it);
+            } else if (it == obj->end()) {
+                obj->emplace(o.field, o.value);
+            } else {
+                it->second = o.value;
+            }
+            if (undo) undo->push_back(SetField{o.collection, o.key, o.field, std::move(old)});
+            return Applied::yes;
+        }
+        Applied operator()(const AddInteger& o) const {
+            Object* obj = state.find(o.collection, o.key);
+            if (!obj) return Applied::no_object;
+            auto it = obj->find(o.field);
+            if (it == obj->end() || !std::holds_alternative<std::int64_t>(it->second))
+                return Applied::not_an_integer;
+            auto& v = std::get<std::int64_t>(it->second);
+            // Wrapping addition: defined behaviour, and additions commute on every replica.
+            v = static_cast<std::int64_t>(static_cast<std::uint64_t>(v) +
+                                          static_cast<std::uint64_t>(o.delta));
+            if (undo)
+                undo->push_back(AddInteger{o.collection, o.key, o.field,
+                                           static_cast<std::int64_t>(
+                                               0 - static_cast<std::uint64_t>(o.delta))});
+            return Applied::yes;
+        }
+    };
+    return std::visit(Visitor{state, undo}, op);
+}
+
+/// Applies every operation of a changeset in order.
+inline void apply(State& state, const Changeset& ops, std::vector<Operation>* undo = nullptr) {
+    for (const auto& op : ops) doc::apply(state, op, undo);
+}
+
+/// Reverts what `apply` recorded in `undo` (in reverse order) and empties it.
+inline void revert(State& state, std::vector<Operation>& undo) {
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) doc::apply(state, *it);
+    undo.clear();
+}
+
+} // namespace resync::doc
