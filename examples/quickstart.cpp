@@ -1,0 +1,60 @@
+// A client whose server is restored from a backup: it detects the reset, backs its data up to
+// a file, discards, and carries on in sync. Everything runs in this process.
+#include <resync/resync.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+using namespace resync;
+
+// Back up to a durable file, then discard and take the server's copy.
+using BackUpThenDiscard = Strategy<backup::File, discard::Replace>;
+
+int main() {
+    testing::Server server;                      // the in-process reference server
+    testing::LoopbackTransport link(server);     // this client's connection to it
+    MemoryStore store;                           // this client's local replica
+    const auto backups = std::filesystem::temp_directory_path() / "resync-quickstart";
+    SyncSession<MemoryStore, testing::LoopbackTransport, BackUpThenDiscard> session(
+        store, link, BackUpThenDiscard{backup::File{backups}});
+
+    auto add_task = [&](const std::string& key, const std::string& title) {
+        (void)store.write([&](doc::Writer& w) { w.create("tasks", key).set("tasks", key, "title", title); });
+    };
+
+    add_task("t1", "write the report");
+    session.run_until_idle();
+    auto nightly = server.backup();
+    std::cout << "synced 1 task; the server takes a backup at version " << server.latest().version << "\n";
+
+    add_task("t2", "book the train");
+    session.run_until_idle();
+    std::cout << "synced a 2nd task; the server is at version " << server.latest().version << "\n";
+
+    link.go_offline();
+    server.restore(nightly);
+    std::cout << "the server crashes and is restored from its backup, back to version "
+              << server.latest().version << "\n";
+    add_task("t3", "call the plumber");
+    std::cout << "offline, the client adds a 3rd task (not yet synced)\n";
+
+    session.on_after_reset([](const doc::State*, const MemoryStore& after, const ResetReport& report) {
+        std::cout << "\nreset detected: " << to_string(report.trigger.reason) << " (the client had version "
+                  << report.trigger.client_position.version << ", the server has "
+                  << report.trigger.server_position.version << ")\n"
+                  << "backed up " << report.objects_before << " tasks and " << report.unsynced_changesets
+                  << " unsynced change to " << report.backup_location << "\n"
+                  << "discarded the unsynced change (" << report.count(OperationFate::discarded)
+                  << " operations); the client now has " << after.state().object_count()
+                  << " task, as the server does\n";
+    });
+    link.go_online();
+    session.run_until_idle();
+
+    auto backup = restore_backup(session.last_report()->backup_location);
+    std::cout << "the backup file holds " << backup->state.object_count() << " tasks and "
+              << backup->unsynced.size() << " unsynced change: nothing was lost\n";
+    std::filesystem::remove_all(backups);
+    return store.state() == server.state() && backup->unsynced.size() == 1 ? 0 : 1;
+}
