@@ -14,6 +14,7 @@
 #include <resync/model/operation.hpp>
 #include <resync/model/state.hpp>
 #include <resync/model/writer.hpp>
+#include <resync/quarantine.hpp>
 #include <resync/reset_commit.hpp>
 #include <resync/result.hpp>
 #include <resync/sync_state.hpp>
@@ -21,6 +22,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
+#include <iterator>
+#include <random>
 #include <span>
 #include <string_view>
 #include <system_error>
@@ -42,7 +45,14 @@ public:
     using operation_type = doc::Operation;
     using snapshot_type = doc::State;
 
-    MemoryStore() = default;
+    /// A store whose new list elements are named after a random replica id.
+    MemoryStore() : replica_id_(random_replica_id()) {}
+    /// A store with a chosen replica id (unique among the replicas of one server), for
+    /// reproducible tests.
+    explicit MemoryStore(std::uint64_t replica_id) : replica_id_(replica_id) {}
+
+    /// The id that names list elements inserted here.
+    std::uint64_t replica_id() const noexcept { return replica_id_; }
 
     // ------------------------------------------------------------------ the application's side
 
@@ -61,7 +71,7 @@ public:
     Result<ClientVersion> write(F&& f) {
         std::vector<doc::Operation> ops;
         std::vector<doc::Operation> undo;
-        doc::Writer w(state_, ops, undo);
+        doc::Writer w(state_, ops, undo, replica_id_, &next_element_seq_);
         std::error_code ec;
 #if defined(__cpp_exceptions)
         try {
@@ -218,6 +228,25 @@ public:
         return stats;
     }
 
+    // ------------------------------------------------------------------ quarantine
+
+    /// Local operations that resets could not recover, oldest first (kept until cleared).
+    const std::vector<QuarantinedOperation<doc::Operation>>& quarantined() const noexcept { return quarantine_; }
+
+    /// Empties the quarantine and returns what it held (to export it elsewhere).
+    std::vector<QuarantinedOperation<doc::Operation>> take_quarantined() { return std::exchange(quarantine_, {}); }
+
+    /// Re-applies every quarantined operation as one new local write (it then syncs as usual,
+    /// under normal sync rules) and empties the quarantine. Returns the new client version.
+    Result<ClientVersion> retry_quarantined() {
+        auto ops = take_quarantined();
+        auto v = write([&](doc::Writer& w) {
+            for (auto& q : ops) w.apply(q.operation);
+        });
+        if (!v) quarantine_ = std::move(ops);
+        return v;
+    }
+
     // ------------------------------------------------------------------ snapshots to disk
 
     /// Saves the whole store (data, history, sync state) durably to `path` (temporary file,
@@ -236,6 +265,17 @@ public:
             doc::encode(w, e.undo);
         }
         w.u64(next_version_);
+        w.u64(replica_id_);
+        w.u64(next_element_seq_);
+        w.u64(quarantine_.size());
+        for (const auto& q : quarantine_) {
+            w.u64(q.client_version);
+            w.u64(q.index);
+            doc::encode(w, q.operation);
+            w.str(q.reason);
+            w.u8(static_cast<std::uint8_t>(q.cause));
+            w.i64(q.at_ms);
+        }
         return detail::replace_file_durably(path, detail::frame(file_magic, file_format, payload));
     }
 
@@ -267,6 +307,21 @@ public:
             s.history_.push_back(std::move(e));
         }
         s.next_version_ = r.u64();
+        s.replica_id_ = r.u64();
+        s.next_element_seq_ = r.u64();
+        const auto quarantined = r.count(8 + 8 + 1 + 8 + 8 + 1 + 8);
+        for (std::uint64_t i = 0; i < quarantined && !r.failed(); ++i) {
+            QuarantinedOperation<doc::Operation> q;
+            q.client_version = r.u64();
+            q.index = r.u64();
+            auto op = doc::decode_operation(r);
+            if (!op) return errc::backup_corrupt;
+            q.operation = std::move(*op);
+            q.reason = r.str();
+            q.cause = detail::decode_enum(r, ResetReason::server_rollback, ResetReason::server_requested);
+            q.at_ms = r.i64();
+            s.quarantine_.push_back(std::move(q));
+        }
         if (r.failed() || !r.at_end()) return errc::backup_corrupt;
         return s;
     }
@@ -286,6 +341,7 @@ private:
         std::vector<Entry> history;
         SyncState sync;
         ClientVersion next_version = 1;
+        std::vector<QuarantinedOperation<doc::Operation>> quarantine;
     };
 
     template <class F>
@@ -300,8 +356,8 @@ private:
 
     // Builds everything a reset commit installs before the live store is touched, so the commit
     // itself cannot half-happen.
-    static Staged stage(ResetCommit<doc::State, doc::Operation>&& c) {
-        Staged s{std::move(c.state), {}, std::move(c.sync_state), 1};
+    Staged stage(ResetCommit<doc::State, doc::Operation>&& c) const {
+        Staged s{std::move(c.state), {}, std::move(c.sync_state), 1, std::move(c.quarantine)};
         s.history.reserve(c.history.size());
         for (auto& cs : c.history) {
             Entry e{std::move(cs), {}, false};
@@ -314,6 +370,8 @@ private:
     }
 
     void adopt(Staged&& s) {
+        quarantine_.insert(quarantine_.end(), std::make_move_iterator(s.quarantine.begin()),
+                           std::make_move_iterator(s.quarantine.end()));
         history_ = std::move(s.history);
         sync_ = std::move(s.sync);
         next_version_ = s.next_version;
@@ -339,8 +397,16 @@ private:
         history_.erase(history_.begin(), history_.begin() + drop);
     }
 
+    static std::uint64_t random_replica_id() {
+        std::random_device device;
+        return (std::uint64_t{device()} << 32) ^ device();
+    }
+
     doc::State state_;
     SyncState sync_;
+    std::uint64_t replica_id_ = 0;
+    std::uint64_t next_element_seq_ = 1;
+    std::vector<QuarantinedOperation<doc::Operation>> quarantine_;
     std::vector<Entry> history_;
     ClientVersion next_version_ = 1;
     std::size_t retention_ = 10000;

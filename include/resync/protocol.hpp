@@ -51,6 +51,18 @@ struct FreshRequest {
     ServerPosition expected{};    ///< the position of the copy being resumed; {0,0} for any
     ClientIdent reserved_ident = 0; ///< the new ident already allocated for this copy, if resuming
     std::uint32_t max_bytes = 1u << 20;
+    /// Server versions the client wants to know the origin of (rollback-aware recovery: which of
+    /// its acknowledged changesets the server still has). Answered in the first chunk.
+    std::vector<std::uint64_t> probe_versions;
+};
+
+/// What the server holds at a probed version.
+struct Probe {
+    std::uint64_t version = 0;
+    bool present = false;         ///< false: the server has no such version (rolled back, or compacted)
+    ClientIdent origin = 0;
+    ClientVersion client_version = 0;
+    friend bool operator==(const Probe&, const Probe&) = default;
 };
 
 template <class Op>
@@ -97,6 +109,7 @@ struct FreshChunk {
     std::uint64_t total_bytes = 0;
     std::uint64_t offset = 0;
     std::string bytes;
+    std::vector<Probe> probes;    ///< answers to the request's probe_versions
 };
 
 template <class Op>

@@ -4,6 +4,7 @@
 /// minimal-diff commit reports back.
 
 #include <resync/history.hpp>
+#include <resync/quarantine.hpp>
 #include <resync/sync_state.hpp>
 
 #include <cstddef>
@@ -21,6 +22,8 @@ struct ResetCommit {
     std::vector<LocalChangeset<Op>> history;
     /// The new sync state: new ident, epoch, schema, cursors, and the pending-reset record.
     SyncState sync_state;
+    /// Operations recovery dropped, to add to the store's quarantine (stores that keep one).
+    std::vector<QuarantinedOperation<Op>> quarantine{};
 };
 
 /// Objects written by a minimal-diff commit. `created + updated + erased` is exactly the number

@@ -64,6 +64,7 @@ T pick_model(First&& first, Rest&&... rest) {
 /// | recovery | `recover::None` |
 /// | replay | `replay::Upload` |
 /// | execution | `execute::Automatic` |
+/// | fallback | `fallback::Manual` (never discards unless asked to) |
 ///
 /// Stateless models take no space. Construct with the stateful models you need, in any order:
 /// `Strategy<backup::File, execute::Manual>{backup::File{"/var/backups"}}`.
@@ -71,7 +72,7 @@ template <class... Models>
 class Strategy {
     static_assert((role::any<Models> && ...),
                   "resync::Strategy<...>: every argument must be a reset policy model, i.e. declare "
-                  "`using resync_role = resync::role::<detection|backup|discard|recovery|replay|execution>;`");
+                  "`using resync_role = resync::role::<detection|backup|discard|recovery|replay|execution|fallback>;`");
 
     template <class R, class D>
     using slot = detail::RoleSlot<R, D, Models...>;
@@ -89,6 +90,8 @@ class Strategy {
                   "resync::Strategy<...>: two replay policies were given; give each role at most once");
     static_assert(slot<role::execution, void>::count <= 1,
                   "resync::Strategy<...>: two execution policies were given; give each role at most once");
+    static_assert(slot<role::fallback, void>::count <= 1,
+                  "resync::Strategy<...>: two fallback policies were given; give each role at most once");
 
 public:
     using detection_type = typename slot<role::detection, detect::Standard>::type;
@@ -97,6 +100,7 @@ public:
     using recovery_type = typename slot<role::recovery, recover::None>::type;
     using replay_type = typename slot<role::replay, replay::Upload>::type;
     using execution_type = typename slot<role::execution, execute::Automatic>::type;
+    using fallback_type = typename slot<role::fallback, fallback::Manual>::type;
 
     /// The mode this strategy asks for, before the cycle guard has its say.
     static constexpr ResetMode requested_mode =
@@ -112,7 +116,8 @@ public:
                    std::is_same_v<std::remove_cvref_t<Args>, discard_type> ||
                    std::is_same_v<std::remove_cvref_t<Args>, recovery_type> ||
                    std::is_same_v<std::remove_cvref_t<Args>, replay_type> ||
-                   std::is_same_v<std::remove_cvref_t<Args>, execution_type>) &&
+                   std::is_same_v<std::remove_cvref_t<Args>, execution_type> ||
+                   std::is_same_v<std::remove_cvref_t<Args>, fallback_type>) &&
                   ...))
     explicit Strategy(Args&&... models)
         : detection_(detail::pick_model<detection_type>(std::forward<Args>(models)...)),
@@ -120,7 +125,8 @@ public:
           discard_(detail::pick_model<discard_type>(std::forward<Args>(models)...)),
           recovery_(detail::pick_model<recovery_type>(std::forward<Args>(models)...)),
           replay_(detail::pick_model<replay_type>(std::forward<Args>(models)...)),
-          execution_(detail::pick_model<execution_type>(std::forward<Args>(models)...)) {}
+          execution_(detail::pick_model<execution_type>(std::forward<Args>(models)...)),
+          fallback_(detail::pick_model<fallback_type>(std::forward<Args>(models)...)) {}
 
     const detection_type& detection() const noexcept { return detection_; }
     const backup_type& backup() const noexcept { return backup_; }
@@ -128,6 +134,7 @@ public:
     const recovery_type& recovery() const noexcept { return recovery_; }
     const replay_type& replay() const noexcept { return replay_; }
     const execution_type& execution() const noexcept { return execution_; }
+    const fallback_type& fallback() const noexcept { return fallback_; }
 
 private:
     [[no_unique_address]] detection_type detection_{};
@@ -136,6 +143,7 @@ private:
     [[no_unique_address]] recovery_type recovery_{};
     [[no_unique_address]] replay_type replay_{};
     [[no_unique_address]] execution_type execution_{};
+    [[no_unique_address]] fallback_type fallback_{};
 };
 
 } // namespace resync

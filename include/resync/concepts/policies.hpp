@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,10 @@ template <class Op>
 struct Recovered {
     std::vector<LocalChangeset<Op>> history;
     std::vector<OperationOutcome> outcomes;
+    /// Set when an operation made recovery impossible (a schema-breaking change): the reset
+    /// falls back, and the report names this operation and why.
+    std::optional<OperationOutcome> failure;
+    std::error_code failure_code;
 };
 
 /// What a discard policy's commit returns: the before-state it moved aside (a replacing commit
@@ -125,6 +130,12 @@ concept ExecutionPolicy = role::declares<E, role::execution> && requires {
     { E::waits_for_user } -> std::convertible_to<bool>;
 };
 
+/// What a reset does when recovery fails or is not allowed: `mode` is discard or manual.
+template <class F>
+concept FallbackPolicy = role::declares<F, role::fallback> && requires {
+    { F::mode } -> std::convertible_to<ResetMode>;
+};
+
 /// A complete reset policy for store `S`: one model per role (see `resync::Strategy`).
 template <class P, class S>
 concept ResetPolicy = requires {
@@ -134,10 +145,11 @@ concept ResetPolicy = requires {
     typename P::recovery_type;
     typename P::replay_type;
     typename P::execution_type;
+    typename P::fallback_type;
 } && DetectionPolicy<typename P::detection_type> && BackupPolicy<typename P::backup_type, S> &&
                       DiscardPolicy<typename P::discard_type, S> &&
                       RecoveryPolicy<typename P::recovery_type, S> &&
                       ReplayPolicy<typename P::replay_type, typename S::operation_type> &&
-                      ExecutionPolicy<typename P::execution_type>;
+                      ExecutionPolicy<typename P::execution_type> && FallbackPolicy<typename P::fallback_type>;
 
 } // namespace resync

@@ -17,7 +17,28 @@
 
 namespace resync::doc {
 
-inline void encode(resync::detail::BinaryWriter& w, const Value& v) {
+namespace detail {
+template <class V>
+void encode_variant(resync::detail::BinaryWriter& w, const V& v);
+}
+
+inline void encode(resync::detail::BinaryWriter& w, const Scalar& v) { detail::encode_variant(w, v); }
+inline void encode(resync::detail::BinaryWriter& w, const Value& v) { detail::encode_variant(w, v); }
+
+inline void encode(resync::detail::BinaryWriter& w, const ElementId& id) {
+    w.u64(id.replica);
+    w.u64(id.seq);
+}
+inline ElementId decode_element_id(resync::detail::BinaryReader& r) {
+    ElementId id;
+    id.replica = r.u64();
+    id.seq = r.u64();
+    return id;
+}
+
+namespace detail {
+template <class V>
+void encode_variant(resync::detail::BinaryWriter& w, const V& v) {
     w.u8(static_cast<std::uint8_t>(v.index()));
     std::visit(
         [&](const auto& x) {
@@ -26,23 +47,56 @@ inline void encode(resync::detail::BinaryWriter& w, const Value& v) {
             else if constexpr (std::is_same_v<T, std::int64_t>) w.i64(x);
             else if constexpr (std::is_same_v<T, double>) w.f64(x);
             else if constexpr (std::is_same_v<T, std::string>) w.str(x);
+            else if constexpr (std::is_same_v<T, List>) {
+                w.u64(x.elements.size());
+                for (const auto& e : x.elements) {
+                    encode(w, e.id);
+                    encode(w, e.value);
+                }
+            }
         },
         v);
 }
+} // namespace detail
 
-inline std::optional<Value> decode_value(resync::detail::BinaryReader& r) {
+/// Decodes a scalar; a list tag is rejected (lists do not nest).
+inline std::optional<Scalar> decode_scalar(resync::detail::BinaryReader& r) {
     switch (r.u8()) {
-    case 0: return Value{Null{}};
+    case 0: return Scalar{Null{}};
     case 1: {
         auto b = r.u8();
         if (b > 1) r.fail();
-        return Value{b == 1};
+        return Scalar{b == 1};
     }
-    case 2: return Value{r.i64()};
-    case 3: return Value{r.f64()};
-    case 4: return Value{r.str()};
+    case 2: return Scalar{r.i64()};
+    case 3: return Scalar{r.f64()};
+    case 4: return Scalar{r.str()};
     default: r.fail(); return std::nullopt;
     }
+}
+
+inline std::optional<Value> decode_value(resync::detail::BinaryReader& r) {
+    // Peek at the tag: a list is decoded here, a scalar by decode_scalar.
+    resync::detail::BinaryReader probe = r;
+    if (probe.u8() != 5) {
+        auto s = decode_scalar(r);
+        if (!s) return std::nullopt;
+        return to_value(*s);
+    }
+    r.u8();
+    List list;
+    const auto n = r.count(8 + 8 + 1);
+    list.elements.reserve(n);
+    for (std::uint64_t i = 0; i < n && !r.failed(); ++i) {
+        Element e;
+        e.id = decode_element_id(r);
+        auto v = decode_scalar(r);
+        if (!v) return std::nullopt;
+        e.value = std::move(*v);
+        list.elements.push_back(std::move(e));
+    }
+    if (r.failed()) return std::nullopt;
+    return Value{std::move(list)};
 }
 
 inline void encode(resync::detail::BinaryWriter& w, const Operation& op) {
@@ -52,12 +106,25 @@ inline void encode(resync::detail::BinaryWriter& w, const Operation& op) {
             using T = std::decay_t<decltype(o)>;
             w.str(o.collection);
             w.str(o.key);
+            if constexpr (requires { o.field; }) w.str(o.field);
             if constexpr (std::is_same_v<T, SetField>) {
-                w.str(o.field);
                 encode(w, o.value);
             } else if constexpr (std::is_same_v<T, AddInteger>) {
-                w.str(o.field);
                 w.i64(o.delta);
+            } else if constexpr (std::is_same_v<T, ListInsert>) {
+                w.u8(o.after ? 1 : 0);
+                if (o.after) encode(w, *o.after);
+                encode(w, o.id);
+                encode(w, o.value);
+            } else if constexpr (std::is_same_v<T, ListErase>) {
+                encode(w, o.id);
+            } else if constexpr (std::is_same_v<T, ListMove>) {
+                encode(w, o.id);
+                w.u8(o.after ? 1 : 0);
+                if (o.after) encode(w, *o.after);
+            } else if constexpr (std::is_same_v<T, ListSet>) {
+                encode(w, o.id);
+                encode(w, o.value);
             }
         },
         op);
@@ -82,6 +149,36 @@ inline std::optional<Operation> decode_operation(resync::detail::BinaryReader& r
         op = AddInteger{std::move(collection), std::move(key), std::move(field), r.i64()};
         break;
     }
+    case 4: {
+        std::string field = r.str();
+        std::optional<ElementId> after;
+        if (r.u8() == 1) after = decode_element_id(r);
+        const ElementId id = decode_element_id(r);
+        auto v = decode_scalar(r);
+        if (v) op = ListInsert{std::move(collection), std::move(key), std::move(field), after, id, std::move(*v)};
+        break;
+    }
+    case 5: {
+        std::string field = r.str();
+        op = ListErase{std::move(collection), std::move(key), std::move(field), decode_element_id(r)};
+        break;
+    }
+    case 6: {
+        std::string field = r.str();
+        const ElementId id = decode_element_id(r);
+        std::optional<ElementId> after;
+        if (r.u8() == 1) after = decode_element_id(r);
+        op = ListMove{std::move(collection), std::move(key), std::move(field), id, after};
+        break;
+    }
+    case 7: {
+        std::string field = r.str();
+        const ElementId id = decode_element_id(r);
+        auto v = decode_scalar(r);
+        if (v) op = ListSet{std::move(collection), std::move(key), std::move(field), id, std::move(*v)};
+        break;
+    }
+    case 8: op = ListClear{std::move(collection), std::move(key), r.str()}; break;
     default: r.fail();
     }
     if (r.failed()) return std::nullopt;

@@ -9,7 +9,9 @@
 #include <resync/model/value.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -48,8 +50,62 @@ struct AddInteger {
     friend bool operator==(const AddInteger&, const AddInteger&) = default;
 };
 
+/// Inserts a new element into a list field of an existing object, directly after the element
+/// `after` (at the front when `after` is empty; at the end when `after` is no longer in the
+/// list). A null or absent field becomes a list. Inserting an id the list already holds does
+/// nothing, so an insert is never duplicated.
+struct ListInsert {
+    std::string collection;
+    std::string key;
+    std::string field;
+    std::optional<ElementId> after;
+    ElementId id;
+    Scalar value;
+    friend bool operator==(const ListInsert&, const ListInsert&) = default;
+};
+
+/// Erases the element `id` from a list; nothing happens when it is not there (it is never
+/// resurrected by a later replay).
+struct ListErase {
+    std::string collection;
+    std::string key;
+    std::string field;
+    ElementId id;
+    friend bool operator==(const ListErase&, const ListErase&) = default;
+};
+
+/// Moves the element `id` directly after `after` (front when empty, end when `after` is gone);
+/// nothing happens when `id` is not in the list.
+struct ListMove {
+    std::string collection;
+    std::string key;
+    std::string field;
+    ElementId id;
+    std::optional<ElementId> after;
+    friend bool operator==(const ListMove&, const ListMove&) = default;
+};
+
+/// Sets the value of the element `id`; nothing happens when it is not in the list.
+struct ListSet {
+    std::string collection;
+    std::string key;
+    std::string field;
+    ElementId id;
+    Scalar value;
+    friend bool operator==(const ListSet&, const ListSet&) = default;
+};
+
+/// Removes every element of a list field.
+struct ListClear {
+    std::string collection;
+    std::string key;
+    std::string field;
+    friend bool operator==(const ListClear&, const ListClear&) = default;
+};
+
 /// One operation. The alternatives' order is part of the file and wire format: append only.
-using Operation = std::variant<CreateObject, EraseObject, SetField, AddInteger>;
+using Operation =
+    std::variant<CreateObject, EraseObject, SetField, AddInteger, ListInsert, ListErase, ListMove, ListSet, ListClear>;
 
 /// The operations of one transaction, in order.
 using Changeset = std::vector<Operation>;
@@ -57,6 +113,16 @@ using Changeset = std::vector<Operation>;
 /// The collection an operation targets.
 inline const std::string& collection_of(const Operation& op) noexcept {
     return std::visit([](const auto& o) -> const std::string& { return o.collection; }, op);
+}
+
+/// The field an operation targets, or an empty string for object-level operations.
+inline std::string_view field_of(const Operation& op) noexcept {
+    return std::visit(
+        [](const auto& o) -> std::string_view {
+            if constexpr (requires { o.field; }) return o.field;
+            else return {};
+        },
+        op);
 }
 
 /// The primary key of the object an operation targets.

@@ -9,10 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace resync::doc {
@@ -82,7 +84,19 @@ enum class Applied : std::uint8_t {
     yes,             ///< the state changed (or already equalled the result, for create/set)
     no_object,       ///< the target object does not exist: nothing changed
     not_an_integer,  ///< add-integer onto a field that does not hold an integer: nothing changed
+    not_a_list,      ///< a list operation on a field that holds something else: nothing changed
+    no_element,      ///< the list element is not there (removed, or never inserted): nothing changed
 };
+
+namespace detail {
+/// Where an element goes when inserted or moved "after" `after`: directly after it, at the
+/// front when `after` is empty, at the end when `after` is no longer in the list.
+inline std::size_t position_after(const List& list, const std::optional<ElementId>& after) {
+    if (!after) return 0;
+    const std::size_t i = list.index_of(*after);
+    return i == list.elements.size() ? i : i + 1;
+}
+} // namespace detail
 
 /// Applies `op` to `state` with the model's deterministic semantics. When `undo` is given,
 /// appends the operations that revert the change; apply `undo` in reverse order to revert.
@@ -140,6 +154,76 @@ inline Applied apply(State& state, const Operation& op, std::vector<Operation>* 
                 undo->push_back(AddInteger{o.collection, o.key, o.field,
                                            static_cast<std::int64_t>(
                                                0 - static_cast<std::uint64_t>(o.delta))});
+            return Applied::yes;
+        }
+
+        /// The list a list operation targets, or the reason there is none. A null field becomes
+        /// an empty list when `create` is set.
+        std::pair<List*, Applied> list_of(const std::string& collection, const std::string& key,
+                                          const std::string& field, bool create) const {
+            Object* obj = state.find(collection, key);
+            if (!obj) return {nullptr, Applied::no_object};
+            auto it = obj->find(field);
+            if (it == obj->end()) {
+                if (!create) return {nullptr, Applied::no_element};
+                it = obj->emplace(field, List{}).first;
+            }
+            if (auto* list = std::get_if<List>(&it->second)) return {list, Applied::yes};
+            return {nullptr, Applied::not_a_list};
+        }
+        /// Records the whole list (or its absence) so that any list edit can be reverted.
+        void save_list(const std::string& collection, const std::string& key, const std::string& field) const {
+            if (!undo) return;
+            undo->push_back(SetField{collection, key, field, state.get(collection, key, field)});
+        }
+
+        Applied operator()(const ListInsert& o) const {
+            if (state.find(o.collection, o.key) == nullptr) return Applied::no_object;
+            if (auto v = state.get(o.collection, o.key, o.field); !is_null(v) && !std::holds_alternative<List>(v))
+                return Applied::not_a_list;
+            save_list(o.collection, o.key, o.field);
+            auto [list, why] = list_of(o.collection, o.key, o.field, true);
+            if (!list) return why;
+            if (list->contains(o.id)) return Applied::yes; // never duplicated
+            const auto at = detail::position_after(*list, o.after);
+            list->elements.insert(list->elements.begin() + static_cast<std::ptrdiff_t>(at), Element{o.id, o.value});
+            return Applied::yes;
+        }
+        Applied operator()(const ListErase& o) const {
+            auto [list, why] = list_of(o.collection, o.key, o.field, false);
+            if (!list) return why;
+            const auto i = list->index_of(o.id);
+            if (i == list->elements.size()) return Applied::no_element;
+            save_list(o.collection, o.key, o.field);
+            list->elements.erase(list->elements.begin() + static_cast<std::ptrdiff_t>(i));
+            return Applied::yes;
+        }
+        Applied operator()(const ListMove& o) const {
+            auto [list, why] = list_of(o.collection, o.key, o.field, false);
+            if (!list) return why;
+            const auto i = list->index_of(o.id);
+            if (i == list->elements.size()) return Applied::no_element;
+            save_list(o.collection, o.key, o.field);
+            Element e = std::move(list->elements[i]);
+            list->elements.erase(list->elements.begin() + static_cast<std::ptrdiff_t>(i));
+            const auto at = o.after == o.id ? i : detail::position_after(*list, o.after);
+            list->elements.insert(list->elements.begin() + static_cast<std::ptrdiff_t>(at), std::move(e));
+            return Applied::yes;
+        }
+        Applied operator()(const ListSet& o) const {
+            auto [list, why] = list_of(o.collection, o.key, o.field, false);
+            if (!list) return why;
+            const auto i = list->index_of(o.id);
+            if (i == list->elements.size()) return Applied::no_element;
+            save_list(o.collection, o.key, o.field);
+            list->elements[i].value = o.value;
+            return Applied::yes;
+        }
+        Applied operator()(const ListClear& o) const {
+            auto [list, why] = list_of(o.collection, o.key, o.field, false);
+            if (!list) return why == Applied::no_element ? Applied::yes : why; // an absent list is empty
+            save_list(o.collection, o.key, o.field);
+            list->elements.clear();
             return Applied::yes;
         }
     };

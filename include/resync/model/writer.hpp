@@ -6,7 +6,10 @@
 #include <resync/model/operation.hpp>
 #include <resync/model/state.hpp>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,8 +20,10 @@ namespace resync::doc {
 /// Records and applies the operations of one local transaction.
 class Writer {
 public:
-    Writer(State& state, std::vector<Operation>& ops, std::vector<Operation>& undo)
-        : state_(state), ops_(ops), undo_(undo) {}
+    /// `replica` and `next_seq` name new list elements: (replica, seq) is unique per store.
+    Writer(State& state, std::vector<Operation>& ops, std::vector<Operation>& undo, std::uint64_t replica = 0,
+           std::uint64_t* next_seq = nullptr)
+        : state_(state), ops_(ops), undo_(undo), replica_(replica), next_seq_(next_seq) {}
 
     /// Creates an object (no-op if it exists).
     Writer& create(std::string_view collection, std::string_view key) {
@@ -36,6 +41,55 @@ public:
     Writer& add(std::string_view collection, std::string_view key, std::string_view field, std::int64_t delta) {
         return record(AddInteger{std::string(collection), std::string(key), std::string(field), delta});
     }
+    /// Appends `value` to a list field (a null field becomes a list); returns the new element's id.
+    ElementId list_push_back(std::string_view collection, std::string_view key, std::string_view field, Scalar value) {
+        const List* list = list_at(collection, key, field);
+        std::optional<ElementId> after;
+        if (list && !list->elements.empty()) after = list->elements.back().id;
+        return insert(collection, key, field, after, std::move(value));
+    }
+    /// Inserts `value` at `index` of a list field (clamped to its size); returns the new id.
+    ElementId list_insert(std::string_view collection, std::string_view key, std::string_view field, std::size_t index,
+                          Scalar value) {
+        return insert(collection, key, field, id_before(collection, key, field, index), std::move(value));
+    }
+    /// Erases the element at `index` (nothing if out of range).
+    Writer& list_erase_at(std::string_view collection, std::string_view key, std::string_view field, std::size_t index) {
+        if (auto id = id_at(collection, key, field, index))
+            return record(ListErase{std::string(collection), std::string(key), std::string(field), *id});
+        return *this;
+    }
+    /// Erases the element `id`.
+    Writer& list_erase(std::string_view collection, std::string_view key, std::string_view field, ElementId id) {
+        return record(ListErase{std::string(collection), std::string(key), std::string(field), id});
+    }
+    /// Moves the element at `from` so that it ends up at index `to` (both clamped).
+    Writer& list_move(std::string_view collection, std::string_view key, std::string_view field, std::size_t from,
+                      std::size_t to) {
+        auto id = id_at(collection, key, field, from);
+        if (!id) return *this;
+        // Index `to` after removal of `from`: the predecessor is the element at `to` - 1 in the
+        // list without the moved element.
+        const List* list = list_at(collection, key, field);
+        std::vector<ElementId> rest;
+        for (const auto& e : list->elements)
+            if (e.id != *id) rest.push_back(e.id);
+        std::optional<ElementId> after;
+        if (to > 0 && !rest.empty()) after = rest[std::min(to, rest.size()) - 1];
+        return record(ListMove{std::string(collection), std::string(key), std::string(field), *id, after});
+    }
+    /// Sets the element at `index` (nothing if out of range).
+    Writer& list_set(std::string_view collection, std::string_view key, std::string_view field, std::size_t index,
+                     Scalar value) {
+        if (auto id = id_at(collection, key, field, index))
+            return record(ListSet{std::string(collection), std::string(key), std::string(field), *id, std::move(value)});
+        return *this;
+    }
+    /// Removes every element of a list field.
+    Writer& list_clear(std::string_view collection, std::string_view key, std::string_view field) {
+        return record(ListClear{std::string(collection), std::string(key), std::string(field)});
+    }
+
     /// Applies and records any operation.
     Writer& apply(Operation op) { return record(std::move(op)); }
 
@@ -43,6 +97,29 @@ public:
     const State& state() const noexcept { return state_; }
 
 private:
+    const List* list_at(std::string_view collection, std::string_view key, std::string_view field) const {
+        const Object* o = state_.find(collection, key);
+        if (!o) return nullptr;
+        auto it = o->find(field);
+        return it == o->end() ? nullptr : std::get_if<List>(&it->second);
+    }
+    std::optional<ElementId> id_at(std::string_view c, std::string_view k, std::string_view f, std::size_t i) const {
+        const List* list = list_at(c, k, f);
+        if (!list || i >= list->elements.size()) return std::nullopt;
+        return list->elements[i].id;
+    }
+    std::optional<ElementId> id_before(std::string_view c, std::string_view k, std::string_view f, std::size_t i) const {
+        const List* list = list_at(c, k, f);
+        if (!list || i == 0 || list->elements.empty()) return std::nullopt;
+        return list->elements[std::min(i, list->elements.size()) - 1].id;
+    }
+    ElementId insert(std::string_view c, std::string_view k, std::string_view f, std::optional<ElementId> after,
+                     Scalar value) {
+        const ElementId id{replica_, next_seq_ ? (*next_seq_)++ : ++local_seq_};
+        record(ListInsert{std::string(c), std::string(k), std::string(f), after, id, std::move(value)});
+        return id;
+    }
+
     Writer& record(Operation op) {
         doc::apply(state_, op, &undo_);
         ops_.push_back(std::move(op));
@@ -51,6 +128,9 @@ private:
     State& state_;
     std::vector<Operation>& ops_;
     std::vector<Operation>& undo_;
+    std::uint64_t replica_ = 0;
+    std::uint64_t* next_seq_ = nullptr;
+    std::uint64_t local_seq_ = 0;
 };
 
 } // namespace resync::doc

@@ -12,6 +12,7 @@ struct discard {};   ///< the one atomic commit that makes the live state equal 
 struct recovery {};  ///< re-applies local changes onto the fresh copy
 struct replay {};    ///< uploads what was recovered
 struct execution {}; ///< whether a reset runs at once or waits for the user
+struct fallback {};  ///< what a reset does when recovery fails or is not allowed
 
 /// True when `P` declares the role `R`.
 template <class P, class R>
@@ -20,6 +21,6 @@ concept declares = requires { typename P::resync_role; } && std::same_as<typenam
 /// True when `P` declares any role at all.
 template <class P>
 concept any = declares<P, detection> || declares<P, backup> || declares<P, discard> ||
-              declares<P, recovery> || declares<P, replay> || declares<P, execution>;
+              declares<P, recovery> || declares<P, replay> || declares<P, execution> || declares<P, fallback>;
 
 } // namespace resync::role

@@ -336,7 +336,31 @@ private:
         if (fresh_fault_ != FreshCopyFault::none && offset + c.bytes.size() >= bytes.size())
             fresh_fault_ = FreshCopyFault::none;
         if (fresh_fault_ == FreshCopyFault::truncate && c.bytes.empty()) fresh_fault_ = FreshCopyFault::none;
+        c.probes = probe(m.probe_versions);
         out.push_back(std::move(c));
+    }
+
+    /// What the server holds at each version: compacted versions count as present, of unknown
+    /// origin.
+    std::vector<protocol::Probe> probe(const std::vector<std::uint64_t>& versions) const {
+        std::vector<protocol::Probe> out;
+        out.reserve(versions.size());
+        for (const auto v : versions) {
+            protocol::Probe p{v, false, 0, 0};
+            if (v != 0 && v <= data_.floor.version) {
+                p.present = true;
+            } else if (v <= data_.latest.version) {
+                auto it = std::lower_bound(data_.history.begin(), data_.history.end(), v,
+                                           [](const auto& e, std::uint64_t x) { return e.server_version < x; });
+                if (it != data_.history.end() && it->server_version == v) {
+                    p.present = true;
+                    p.origin = it->origin;
+                    p.client_version = it->client_version;
+                }
+            }
+            out.push_back(p);
+        }
+        return out;
     }
 
     struct FreshCache {

@@ -1,0 +1,218 @@
+#pragma once
+/// \file
+/// `recover::DocumentRules`: the recovery rules of the shipped document model (DESIGN §4.5).
+///
+/// | local operation | rule |
+/// |---|---|
+/// | create | an upsert: always applied |
+/// | erase | applied (a no-op when the server erased it too) |
+/// | set field | local wins over the server's value; dropped when the server erased the object (never resurrected) |
+/// | add integer | applied only onto a live integer; otherwise dropped |
+/// | list insert | by element identity: after the same predecessor, or after the nearest earlier one the server still has (transformed); never duplicated |
+/// | list erase / move / set | by element identity; dropped when the server removed the element (never resurrected) |
+/// | list clear | applied |
+/// | any operation on a field whose type the server changed, or on a collection the server no longer has | recovery fails: the reset falls back |
+
+#include <resync/error.hpp>
+#include <resync/model/operation.hpp>
+#include <resync/model/state.hpp>
+#include <resync/report.hpp>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace resync::recover {
+
+/// What a rule decided for one operation.
+struct RuleOutcome {
+    OperationFate fate = OperationFate::recovered;
+    std::string reason;                  ///< why, for anything but `recovered`
+    std::vector<doc::Operation> emit;    ///< what is kept: the operation, a transformed one, or nothing
+    std::error_code failure;             ///< set when recovery as a whole must fail
+};
+
+/// The recovery rules of the document model.
+struct DocumentRules {
+    using operation_type = doc::Operation;
+    using snapshot_type = doc::State;
+
+    /// Scratch space of one recovery: the objects touched so far, copied from the fresh state on
+    /// first touch, so a recovery costs what the local operations touch, not the store's size.
+    class Context {
+    public:
+        Context(const doc::State& fresh, const doc::State* before) : fresh_(fresh), before_(before) {}
+
+        /// The object as recovery sees it now (fresh state plus what recovery applied), or null.
+        doc::Object* object(const std::string& collection, const std::string& key) {
+            touch(collection, key);
+            return scratch_.find(collection, key);
+        }
+        /// Applies an operation to the scratch state.
+        doc::Applied apply(const doc::Operation& op) {
+            touch(doc::collection_of(op), doc::key_of(op));
+            return doc::apply(scratch_, op);
+        }
+        const doc::State& fresh() const noexcept { return fresh_; }
+        const doc::State* before() const noexcept { return before_; }
+
+    private:
+        void touch(const std::string& collection, const std::string& key) {
+            if (!touched_.emplace(collection, key).second) return;
+            if (const doc::Object* o = fresh_.find(collection, key)) scratch_.collections[collection][key] = *o;
+        }
+        const doc::State& fresh_;
+        const doc::State* before_;
+        doc::State scratch_;
+        std::set<std::pair<std::string, std::string>> touched_;
+    };
+
+    RuleOutcome recover(Context& ctx, const doc::Operation& op) const {
+        return std::visit([&](const auto& o) { return rule(ctx, op, o); }, op);
+    }
+
+private:
+    static RuleOutcome keep(Context& ctx, const doc::Operation& op) {
+        ctx.apply(op);
+        return RuleOutcome{OperationFate::recovered, {}, {op}, {}};
+    }
+    static RuleOutcome drop(std::string reason) {
+        return RuleOutcome{OperationFate::dropped, std::move(reason), {}, {}};
+    }
+    static RuleOutcome fail(errc code, std::string reason) {
+        return RuleOutcome{OperationFate::dropped, std::move(reason), {}, make_error_code(code)};
+    }
+
+    /// The collection existed locally but the server no longer has it at all: a destructive
+    /// schema change, not an erased object.
+    static std::optional<RuleOutcome> collection_gone(const Context& ctx, const std::string& collection) {
+        if (ctx.fresh().collections.contains(collection)) return std::nullopt;
+        if (!ctx.before() || !ctx.before()->collections.contains(collection)) return std::nullopt;
+        if (ctx.before()->collections.at(collection).empty()) return std::nullopt;
+        return fail(errc::schema_mismatch, "the server no longer has the collection '" + collection + "'");
+    }
+
+    /// The server holds a value of another type in this field than the operation writes.
+    static std::optional<RuleOutcome> type_changed(const doc::Object& obj, const std::string& field,
+                                                   std::size_t expected_index, std::string_view expected) {
+        auto it = obj.find(field);
+        if (it == obj.end() || doc::is_null(it->second) || it->second.index() == expected_index) return std::nullopt;
+        return fail(errc::schema_mismatch, "field '" + field + "' holds " + std::string(doc::type_name(it->second)) +
+                                               " on the server, the local change writes " + std::string(expected));
+    }
+
+    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::CreateObject&) { return keep(ctx, op); }
+
+    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::EraseObject& o) {
+        if (auto gone = collection_gone(ctx, o.collection)) return *gone;
+        return keep(ctx, op);
+    }
+
+    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::SetField& o) {
+        if (auto gone = collection_gone(ctx, o.collection)) return *gone;
+        doc::Object* obj = ctx.object(o.collection, o.key);
+        if (!obj) return drop("the server erased the object; its erase wins over a local update");
+        if (!doc::is_null(o.value))
+            if (auto changed = type_changed(*obj, o.field, o.value.index(), doc::type_name(o.value))) return *changed;
+        return keep(ctx, op);
+    }
+
+    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::AddInteger& o) {
+        if (auto gone = collection_gone(ctx, o.collection)) return *gone;
+        doc::Object* obj = ctx.object(o.collection, o.key);
+        if (!obj) return drop("the server erased the object; its erase wins over a local update");
+        auto it = obj->find(o.field);
+        if (it == obj->end() || !std::holds_alternative<std::int64_t>(it->second))
+            return drop("add-integer applies only to a live integer; the field holds " +
+                        std::string(it == obj->end() ? "null" : doc::type_name(it->second)));
+        return keep(ctx, op);
+    }
+
+    /// The list a list operation targets in the scratch state: null when the object is gone; an
+    /// outcome when the field holds something else.
+    static std::pair<doc::List*, std::optional<RuleOutcome>> list_for(Context& ctx, const std::string& collection,
+                                                                     const std::string& key, const std::string& field) {
+        if (auto gone = collection_gone(ctx, collection)) return {nullptr, gone};
+        doc::Object* obj = ctx.object(collection, key);
+        if (!obj) return {nullptr, drop("the server erased the object; its erase wins over a local list edit")};
+        if (auto changed = type_changed(*obj, field, doc::Value(doc::List{}).index(), "a list")) return {nullptr, changed};
+        auto it = obj->find(field);
+        if (it == obj->end()) return {nullptr, std::nullopt};
+        return {std::get_if<doc::List>(&it->second), std::nullopt};
+    }
+
+    /// The predecessor to insert or move after, in the server's list: `after` itself if the
+    /// server still has it, else the nearest element before it in the local list that the server
+    /// still has (none: the front).
+    static std::optional<doc::ElementId> resolve_after(const Context& ctx, const doc::List* target,
+                                                       const std::string& collection, const std::string& key,
+                                                       const std::string& field, std::optional<doc::ElementId> after,
+                                                       bool& transformed) {
+        transformed = false;
+        if (!after || (target && target->contains(*after))) return after;
+        transformed = true;
+        if (!target || !ctx.before()) return std::nullopt;
+        const doc::Value local = ctx.before()->get(collection, key, field);
+        const auto* local_list = std::get_if<doc::List>(&local);
+        if (!local_list) return std::nullopt;
+        for (std::size_t i = local_list->index_of(*after); i-- > 0;)
+            if (target->contains(local_list->elements[i].id)) return local_list->elements[i].id;
+        return std::nullopt;
+    }
+
+    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::ListInsert& o) {
+        auto [list, early] = list_for(ctx, o.collection, o.key, o.field);
+        if (early) return *early;
+        if (list && list->contains(o.id)) return RuleOutcome{OperationFate::recovered, {}, {}, {}}; // never twice
+        bool moved = false;
+        auto after = resolve_after(ctx, list, o.collection, o.key, o.field, o.after, moved);
+        if (!moved) return keep(ctx, op);
+        doc::ListInsert t = o;
+        t.after = after;
+        ctx.apply(t);
+        return RuleOutcome{OperationFate::transformed,
+                           "the element it followed was removed on the server; inserted after the nearest earlier element",
+                           {doc::Operation{std::move(t)}}, {}};
+    }
+
+    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::ListErase& o) {
+        auto [list, early] = list_for(ctx, o.collection, o.key, o.field);
+        if (early) return *early;
+        if (!list || !list->contains(o.id)) return drop("the server already removed the element");
+        return keep(ctx, op);
+    }
+
+    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::ListMove& o) {
+        auto [list, early] = list_for(ctx, o.collection, o.key, o.field);
+        if (early) return *early;
+        if (!list || !list->contains(o.id)) return drop("the server removed the element; a move never resurrects it");
+        bool moved = false;
+        auto after = resolve_after(ctx, list, o.collection, o.key, o.field, o.after, moved);
+        if (!moved) return keep(ctx, op);
+        doc::ListMove t = o;
+        t.after = after;
+        ctx.apply(t);
+        return RuleOutcome{OperationFate::transformed,
+                           "the element it was moved after was removed on the server; moved after the nearest earlier element",
+                           {doc::Operation{std::move(t)}}, {}};
+    }
+
+    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::ListSet& o) {
+        auto [list, early] = list_for(ctx, o.collection, o.key, o.field);
+        if (early) return *early;
+        if (!list || !list->contains(o.id)) return drop("the server removed the element; a set never resurrects it");
+        return keep(ctx, op);
+    }
+
+    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::ListClear& o) {
+        auto [list, early] = list_for(ctx, o.collection, o.key, o.field);
+        if (early) return *early;
+        return keep(ctx, op);
+    }
+};
+
+} // namespace resync::recover
