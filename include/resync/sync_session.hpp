@@ -112,21 +112,15 @@ public:
         ++tick_;
         if (!started_) start();
         if (state_ == SessionState::stopped) return state_;
-        if (!transport_.connected()) {
-            if (state_ != SessionState::awaiting_user && state_ != SessionState::resetting)
-                state_ = SessionState::disconnected;
-            bound_ = false;
-            return state_;
-        }
-        if (transport_.connection_id() != connection_id_) {
-            connection_id_ = transport_.connection_id();
-            say_hello();
-        }
+        if (!follow_connection()) return state_;
         for (std::size_t i = 0; i < budget.messages && state_ != SessionState::stopped; ++i) {
             auto message = transport_.receive();
             if (!message) break;
             std::visit([&](auto& m) { handle(m); }, *message);
         }
+        // The connection may have dropped and come back while receiving: a new connection must
+        // hear Hello before any request, or the server rejects it as a protocol violation.
+        if (state_ == SessionState::stopped || !follow_connection()) return state_;
         drive();
         return state_;
     }
@@ -215,6 +209,21 @@ private:
     };
 
     // ------------------------------------------------------------------ start and hello
+
+    /// Follows the transport's connection: false while it is down; a new connection gets a Hello.
+    bool follow_connection() {
+        if (!transport_.connected()) {
+            if (state_ != SessionState::awaiting_user && state_ != SessionState::resetting)
+                state_ = SessionState::disconnected;
+            bound_ = false;
+            return false;
+        }
+        if (transport_.connection_id() != connection_id_) {
+            connection_id_ = transport_.connection_id();
+            say_hello();
+        }
+        return true;
+    }
 
     void start() {
         started_ = true;
@@ -336,10 +345,18 @@ private:
     }
 
     void handle(ServerError& e) {
+        const bool fetching = fresh_.outstanding;
         hello_.outstanding = pull_.outstanding = upload_.outstanding = fresh_.outstanding = false;
         if (state_ == SessionState::resetting || state_ == SessionState::awaiting_user) {
             bound_ = true; // the server answered our Hello; the reset goes on
             report_error(errc::server_error, "server error during a reset: " + e.message);
+            // A server that refuses every fresh-copy request must not hold the reset in its
+            // fetch phase forever: a refused copy counts as a failed one. (Errors answering
+            // requests sent before the reset, such as a pull, do not count.)
+            if (state_ == SessionState::resetting && run_ && fetching &&
+                ++run_->damaged_copies >= options_.max_fresh_copy_attempts)
+                abandon(ResetPhase::fetch, errc::server_error,
+                        "the server kept answering the fresh-copy request with errors: " + e.message);
             return;
         }
         const SyncState& s = store_.sync_state();
@@ -373,7 +390,9 @@ private:
         }
         if (state_ == SessionState::resetting && run_) {
             if (bound_ && (!fresh_.outstanding || due(fresh_))) send_fresh_request();
-            else if (!bound_ && hello_.outstanding && due(hello_)) say_hello();
+            // Not bound: a reset began on an error that answered our Hello (or the Hello was
+            // lost); say Hello again, or the fetch would never start.
+            else if (!bound_ && (!hello_.outstanding || due(hello_))) say_hello();
             return;
         }
         if (state_ != SessionState::syncing) return;
@@ -395,7 +414,13 @@ private:
 
     void send_upload() {
         auto unsynced = store_.unsynced();
-        if (unsynced.empty()) return;
+        // Nothing left to upload (an ack that was lost is made good by the download that brought
+        // our changesets back): nothing is outstanding either, or the session never goes idle
+        // and a reset's record never clears.
+        if (unsynced.empty()) {
+            upload_ = {};
+            return;
+        }
         const std::size_t max = policy_.replay().max_changesets_per_upload();
         if (unsynced.size() > max) unsynced.resize(max);
         const SyncState& s = store_.sync_state();
