@@ -78,6 +78,7 @@ struct ResetReport {
     std::string backup_location;                   ///< a file path, "memory", "callback" or empty
     std::size_t unsynced_changesets = 0;           ///< local changesets not yet acknowledged before the reset
     std::size_t unsynced_operations = 0;
+    std::size_t lost_acknowledged = 0;             ///< acknowledged changesets the restored server lost, recovered too
     std::size_t objects_before = 0;
     std::size_t objects_after = 0;
     std::uint64_t fresh_copy_bytes = 0;
@@ -117,6 +118,8 @@ inline std::string to_string(const ResetReport& r) {
     if (!r.backup_location.empty()) line("  backup:     ", r.backup_location);
     line("  unsynced:   ", std::to_string(r.unsynced_changesets) + " changesets, " +
                                std::to_string(r.unsynced_operations) + " operations");
+    if (r.lost_acknowledged)
+        line("  lost acked: ", std::to_string(r.lost_acknowledged) + " changesets the restored server no longer had");
     line("  objects:    ", std::to_string(r.objects_before) + " before, " + std::to_string(r.objects_after) + " after");
     if (r.diff)
         line("  written:    ", std::to_string(r.diff->created) + " created, " + std::to_string(r.diff->updated) +

@@ -14,6 +14,7 @@
 #include <resync/error.hpp>
 #include <resync/history.hpp>
 #include <resync/protocol.hpp>
+#include <resync/quarantine.hpp>
 #include <resync/report.hpp>
 #include <resync/reset_commit.hpp>
 #include <resync/reset_request.hpp>
@@ -112,21 +113,15 @@ public:
         ++tick_;
         if (!started_) start();
         if (state_ == SessionState::stopped) return state_;
-        if (!transport_.connected()) {
-            if (state_ != SessionState::awaiting_user && state_ != SessionState::resetting)
-                state_ = SessionState::disconnected;
-            bound_ = false;
-            return state_;
-        }
-        if (transport_.connection_id() != connection_id_) {
-            connection_id_ = transport_.connection_id();
-            say_hello();
-        }
+        if (!follow_connection()) return state_;
         for (std::size_t i = 0; i < budget.messages && state_ != SessionState::stopped; ++i) {
             auto message = transport_.receive();
             if (!message) break;
             std::visit([&](auto& m) { handle(m); }, *message);
         }
+        // The connection may have dropped and come back while receiving: a new connection must
+        // hear Hello before any request, or the server rejects it as a protocol violation.
+        if (state_ == SessionState::stopped || !follow_connection()) return state_;
         drive();
         return state_;
     }
@@ -207,6 +202,8 @@ private:
         ResetReport report;
         PendingReset record;
         std::vector<LocalChangeset<operation_type>> unsynced;
+        std::vector<LocalChangeset<operation_type>> acknowledged; ///< probed for rollback-aware recovery
+        std::vector<protocol::Probe> probes;                     ///< the server's answers
         // fetch
         std::string staged;
         std::optional<protocol::FreshChunk> header; ///< position, epoch, ident of the copy being fetched
@@ -215,6 +212,21 @@ private:
     };
 
     // ------------------------------------------------------------------ start and hello
+
+    /// Follows the transport's connection: false while it is down; a new connection gets a Hello.
+    bool follow_connection() {
+        if (!transport_.connected()) {
+            if (state_ != SessionState::awaiting_user && state_ != SessionState::resetting)
+                state_ = SessionState::disconnected;
+            bound_ = false;
+            return false;
+        }
+        if (transport_.connection_id() != connection_id_) {
+            connection_id_ = transport_.connection_id();
+            say_hello();
+        }
+        return true;
+    }
 
     void start() {
         started_ = true;
@@ -319,7 +331,8 @@ private:
         if (new_copy) {
             if (c.offset != 0) return; // a stale piece of a copy we no longer fetch
             r.staged.clear();
-            r.header = protocol::FreshChunk{c.position, c.epoch, c.schema_version, c.new_ident, c.total_bytes, 0, {}};
+            r.header = protocol::FreshChunk{c.position, c.epoch, c.schema_version, c.new_ident, c.total_bytes, 0, {}, {}};
+            r.probes = std::move(c.probes);
         }
         if (c.offset != r.staged.size()) return; // duplicate or out of order: the next request realigns
         if (c.bytes.empty() && r.staged.size() < c.total_bytes) {
@@ -336,10 +349,18 @@ private:
     }
 
     void handle(ServerError& e) {
+        const bool fetching = fresh_.outstanding;
         hello_.outstanding = pull_.outstanding = upload_.outstanding = fresh_.outstanding = false;
         if (state_ == SessionState::resetting || state_ == SessionState::awaiting_user) {
             bound_ = true; // the server answered our Hello; the reset goes on
             report_error(errc::server_error, "server error during a reset: " + e.message);
+            // A server that refuses every fresh-copy request must not hold the reset in its
+            // fetch phase forever: a refused copy counts as a failed one. (Errors answering
+            // requests sent before the reset, such as a pull, do not count.)
+            if (state_ == SessionState::resetting && run_ && fetching &&
+                ++run_->damaged_copies >= options_.max_fresh_copy_attempts)
+                abandon(ResetPhase::fetch, errc::server_error,
+                        "the server kept answering the fresh-copy request with errors: " + e.message);
             return;
         }
         const SyncState& s = store_.sync_state();
@@ -373,7 +394,9 @@ private:
         }
         if (state_ == SessionState::resetting && run_) {
             if (bound_ && (!fresh_.outstanding || due(fresh_))) send_fresh_request();
-            else if (!bound_ && hello_.outstanding && due(hello_)) say_hello();
+            // Not bound: a reset began on an error that answered our Hello (or the Hello was
+            // lost); say Hello again, or the fetch would never start.
+            else if (!bound_ && (!hello_.outstanding || due(hello_))) say_hello();
             return;
         }
         if (state_ != SessionState::syncing) return;
@@ -395,7 +418,13 @@ private:
 
     void send_upload() {
         auto unsynced = store_.unsynced();
-        if (unsynced.empty()) return;
+        // Nothing left to upload (an ack that was lost is made good by the download that brought
+        // our changesets back): nothing is outstanding either, or the session never goes idle
+        // and a reset's record never clears.
+        if (unsynced.empty()) {
+            upload_ = {};
+            return;
+        }
         const std::size_t max = policy_.replay().max_changesets_per_upload();
         if (unsynced.size() > max) unsynced.resize(max);
         const SyncState& s = store_.sync_state();
@@ -417,6 +446,8 @@ private:
             q.reserved_ident = r.header->new_ident;
         }
         q.max_bytes = options_.fresh_chunk_bytes;
+        if (q.offset == 0)
+            for (const auto& cs : r.acknowledged) q.probe_versions.push_back(cs.server_version);
         fresh_ = {true, tick_};
         transport_.send(protocol::ClientMessage<operation_type>(q));
     }
@@ -477,20 +508,27 @@ private:
         r.record.phase = ResetPhase::backup;
         r.record.backup_path = location;
         if (r.mode == ResetMode::manual) {
-            r.record.awaiting_user = true;
-            if (auto ec = write_record(r.record)) return abandon(ResetPhase::backup, ec, "writing the pending-reset record");
             end_phase(ResetPhase::backup);
-            r.report.outcome = ResetOutcome::awaiting_user;
-            last_report_ = r.report;
-            const ResetRequest request{r.trigger, location, r.record.attempt};
-            run_.reset();
-            state_ = SessionState::awaiting_user;
-            if (request_) request_(request);
-            return;
+            return await_user();
         }
         if (auto ec = write_record(r.record)) return abandon(ResetPhase::backup, ec, "writing the pending-reset record");
         end_phase(ResetPhase::backup);
         begin_fetch();
+    }
+
+    /// Stops a reset that is (or fell back to) manual: the record says so durably, the session
+    /// waits, and the application's handler gets the request.
+    void await_user() {
+        Run& r = *run_;
+        r.record.awaiting_user = true;
+        r.record.mode = r.mode = r.report.mode_used = ResetMode::manual;
+        if (auto ec = write_record(r.record)) return abandon(ResetPhase::backup, ec, "writing the pending-reset record");
+        r.report.outcome = ResetOutcome::awaiting_user;
+        last_report_ = r.report;
+        const ResetRequest request{r.trigger, r.record.backup_path, r.record.attempt};
+        run_.reset();
+        state_ = SessionState::awaiting_user;
+        if (request_) request_(request);
     }
 
     /// The cycle guard (DESIGN §4.3): the same cause again escalates recover -> discard ->
@@ -513,12 +551,16 @@ private:
             if (previous->reason == t.reason) next.mode = escalate(previous->mode);
         }
         if (next.attempt > options_.max_reset_attempts) next.mode = ResetMode::manual;
-        if (next.mode == ResetMode::recover && !t.recovery_allowed) next.mode = ResetMode::discard;
+        if (next.mode == ResetMode::recover && !t.recovery_allowed) next.mode = fallback_mode;
         return next;
     }
 
+    /// What the strategy does when recovery fails or is not allowed.
+    static constexpr ResetMode fallback_mode = P::fallback_type::mode;
+
+    /// A failed recover becomes the fallback; a failed discard becomes manual.
     static constexpr ResetMode escalate(ResetMode m) noexcept {
-        return m == ResetMode::recover ? ResetMode::discard : ResetMode::manual;
+        return m == ResetMode::recover ? fallback_mode : ResetMode::manual;
     }
 
     std::error_code backup(std::string& location) {
@@ -542,6 +584,8 @@ private:
 
     void begin_fetch() {
         begin_phase(ResetPhase::fetch);
+        if constexpr (requires(const S& s) { s.acknowledged_after(std::uint64_t{0}); })
+            if (wants_lost_acknowledged(*run_)) run_->acknowledged = store_.acknowledged_after(0);
         state_ = SessionState::resetting;
         run_->staged.clear();
         run_->header.reset();
@@ -570,24 +614,49 @@ private:
         // Phase 5 - recover, on the staged copy only.
         begin_phase(ResetPhase::recover);
         std::optional<Recovered<operation_type>> recovered;
-        auto recover_with = [&](const auto& recovery) {
+        auto recover_with = [&](const auto& recovery, const std::vector<LocalChangeset<operation_type>>& local) {
             return guarded(ResetPhase::recover, errc::recovery_failed, [&]() -> std::error_code {
-                auto out = recovery.recover(store_, *fresh, r.trigger, r.unsynced);
+                auto out = recovery.recover(store_, *fresh, r.trigger, local);
                 if (!out) return out.error();
                 recovered = std::move(*out);
-                return {};
+                return recovered->failure ? (recovered->failure_code ? recovered->failure_code
+                                                                     : make_error_code(errc::recovery_failed))
+                                          : std::error_code{};
             });
         };
-        std::error_code ec = r.mode == ResetMode::recover ? recover_with(policy_.recovery())
-                                                           : recover_with(recover::None{});
+        std::vector<LocalChangeset<operation_type>> local;
+        if (r.mode == ResetMode::recover) {
+            local = lost_acknowledged(r);
+            r.report.lost_acknowledged = local.size();
+            local.insert(local.end(), r.unsynced.begin(), r.unsynced.end());
+        }
+        std::error_code ec = r.mode == ResetMode::recover ? recover_with(policy_.recovery(), local)
+                                                           : recover_with(recover::None{}, r.unsynced);
         if (ec && r.mode == ResetMode::recover) {
-            // A failed recovery falls back to discarding, in this same attempt.
-            report_error(ec, "recovery failed; discarding local changes instead");
+            // Recovery failed: the strategy's fallback runs in this same attempt, and the report
+            // says which operation failed and why.
+            std::string why = "recovery failed";
+            if (recovered && recovered->failure)
+                why += " at v" + std::to_string(recovered->failure->client_version) + "#" +
+                       std::to_string(recovered->failure->index) + ": " + recovered->failure->reason;
+            r.report.detail = why;
+            report_error(ec, why);
+            r.report.lost_acknowledged = 0;
+            if constexpr (fallback_mode == ResetMode::manual) {
+                end_phase(ResetPhase::recover);
+                std::string location;
+                r.mode = ResetMode::manual;
+                if (auto e = guarded(ResetPhase::backup, errc::policy_failure, [&] { return backup(location); }))
+                    return abandon(ResetPhase::backup, e, "making the backup for the manual fallback");
+                r.report.backup_location = r.record.backup_path = location;
+                return await_user();
+            }
             r.mode = r.record.mode = r.report.mode_used = ResetMode::discard;
-            ec = recover_with(recover::None{});
+            ec = recover_with(recover::None{}, r.unsynced);
         }
         if (ec) return abandon(ResetPhase::recover, ec, "recovering local changes");
         r.report.operations = std::move(recovered->outcomes);
+        auto quarantine = quarantine_dropped(r, local);
         auto history = policy_.replay().prepare(std::move(recovered->history));
         end_phase(ResetPhase::recover);
 
@@ -604,7 +673,8 @@ private:
         if constexpr (P::backup_type::keeps_before_state && !std::is_same_v<D, discard::Replace>)
             before_copy = store_.export_snapshot();
         r.report.objects_before = object_count(store_);
-        ResetCommit<snapshot_type, operation_type> commit{std::move(*fresh), std::move(history), SyncState{}};
+        ResetCommit<snapshot_type, operation_type> commit{std::move(*fresh), std::move(history), SyncState{},
+                                                          std::move(quarantine)};
         commit.sync_state.client_ident = r.header->new_ident;
         commit.sync_state.download = r.header->position;
         commit.sync_state.upload_acked = 0;
@@ -675,6 +745,64 @@ private:
         hello_ = {};
         bound_ = false;
         fresh_ = {};
+    }
+
+    // ------------------------------------------------------------------ rollback-aware recovery
+
+    /// Whether this reset recovers acknowledged changes a rolled-back server lost (DESIGN §4.4):
+    /// the recovery policy asks for it, the store keeps acknowledged history, and the server
+    /// went back within the same epoch.
+    bool wants_lost_acknowledged(const Run& r) const {
+        if constexpr (requires { P::recovery_type::includes_lost_acknowledged; } &&
+                      requires(const S& s) { s.acknowledged_after(std::uint64_t{0}); }) {
+            if (!P::recovery_type::includes_lost_acknowledged || r.mode != ResetMode::recover) return false;
+            return r.trigger.reason == ResetReason::server_rollback ||
+                   r.trigger.reason == ResetReason::diverging_history;
+        } else {
+            return false;
+        }
+    }
+
+    /// The acknowledged changesets the fresh copy's server no longer has: no entry at their
+    /// server version, or another client's there.
+    std::vector<LocalChangeset<operation_type>> lost_acknowledged(const Run& r) const {
+        std::vector<LocalChangeset<operation_type>> lost;
+        if (r.acknowledged.empty() || !r.header || r.header->epoch != store_.sync_state().epoch) return lost;
+        const ClientIdent ident = store_.sync_state().client_ident;
+        for (const auto& cs : r.acknowledged) {
+            for (const auto& p : r.probes) {
+                if (p.version != cs.server_version) continue;
+                const bool mine = p.present && (p.origin == 0 || (p.origin == ident && p.client_version == cs.client_version));
+                if (!mine) lost.push_back(cs);
+                break;
+            }
+        }
+        return lost;
+    }
+
+    /// Dropped operations are kept in the store's quarantine when it has one.
+    std::vector<QuarantinedOperation<operation_type>>
+    quarantine_dropped(Run& r, const std::vector<LocalChangeset<operation_type>>& local) {
+        std::vector<QuarantinedOperation<operation_type>> kept;
+        if constexpr (requires(const S& s) { s.quarantined(); }) {
+            const auto at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+            for (auto& outcome : r.report.operations) {
+                if (outcome.fate != OperationFate::dropped) continue;
+                for (const auto& cs : local) {
+                    if (cs.client_version != outcome.client_version || outcome.index >= cs.ops.size()) continue;
+                    kept.push_back({cs.client_version, outcome.index, cs.ops[outcome.index], outcome.reason,
+                                    r.trigger.reason, at});
+                    outcome.fate = OperationFate::quarantined;
+                    break;
+                }
+            }
+        } else {
+            (void)r;
+            (void)local;
+        }
+        return kept;
     }
 
     // ------------------------------------------------------------------ helpers

@@ -4,6 +4,7 @@
 
 #include <resync/backup/file_format.hpp>
 #include <resync/detail/atomic_file.hpp>
+#include <resync/error.hpp>
 #include <resync/model/operation.hpp>
 #include <resync/model/state.hpp>
 #include <resync/policy/role.hpp>
@@ -33,25 +34,32 @@ struct File {
 
     template <class S>
     Result<std::string> backup(const S& store, const ResetTrigger& trigger) const {
-        static_assert(std::is_same_v<typename S::snapshot_type, doc::State> &&
-                          std::is_same_v<typename S::operation_type, doc::Operation>,
+        constexpr bool document_model = std::is_same_v<typename S::snapshot_type, doc::State> &&
+                                        std::is_same_v<typename S::operation_type, doc::Operation>;
+        static_assert(document_model,
                       "resync::backup::File writes document-model stores (snapshot_type doc::State, "
                       "operation_type doc::Operation); for your own store, use backup::Callback");
-        BackupContents b;
-        b.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
-        b.sync_state = store.sync_state();
-        b.sync_state.pending_reset.reset();
-        b.trigger = trigger;
-        b.state = store.export_snapshot();
-        b.unsynced = store.unsynced();
-        const auto bytes = backup_format::encode(b);
-        auto path = detail::write_new_file_durably(
-            directory, "resync-backup-" + std::to_string(b.sync_state.client_ident), backup_format::extension,
-            bytes);
-        if (!path) return path.error();
-        return path->string();
+        // The body is compiled for document-model stores only, so that the static_assert above
+        // is the only error a user of another store reads.
+        if constexpr (!document_model) {
+            return errc::invalid_argument;
+        } else {
+            BackupContents b;
+            b.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+            b.sync_state = store.sync_state();
+            b.sync_state.pending_reset.reset();
+            b.trigger = trigger;
+            b.state = store.export_snapshot();
+            b.unsynced = store.unsynced();
+            const auto bytes = backup_format::encode(b);
+            auto path = detail::write_new_file_durably(
+                directory, "resync-backup-" + std::to_string(b.sync_state.client_ident), backup_format::extension,
+                bytes);
+            if (!path) return path.error();
+            return path->string();
+        }
     }
 };
 

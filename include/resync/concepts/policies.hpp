@@ -136,9 +136,9 @@ concept FallbackPolicy = role::declares<F, role::fallback> && requires {
     { F::mode } -> std::convertible_to<ResetMode>;
 };
 
-/// A complete reset policy for store `S`: one model per role (see `resync::Strategy`).
-template <class P, class S>
-concept ResetPolicy = requires {
+namespace policy_requirements {
+template <class P>
+concept names_its_models = requires {
     typename P::detection_type;
     typename P::backup_type;
     typename P::discard_type;
@@ -146,10 +146,31 @@ concept ResetPolicy = requires {
     typename P::replay_type;
     typename P::execution_type;
     typename P::fallback_type;
-} && DetectionPolicy<typename P::detection_type> && BackupPolicy<typename P::backup_type, S> &&
+};
+/// The session reaches each model through an accessor, and reads the mode the policy asks for.
+template <class P>
+concept provides_its_models = requires(const P& p) {
+    { p.detection() } -> std::convertible_to<const typename P::detection_type&>;
+    { p.backup() } -> std::convertible_to<const typename P::backup_type&>;
+    { p.discard() } -> std::convertible_to<const typename P::discard_type&>;
+    { p.recovery() } -> std::convertible_to<const typename P::recovery_type&>;
+    { p.replay() } -> std::convertible_to<const typename P::replay_type&>;
+    { p.execution() } -> std::convertible_to<const typename P::execution_type&>;
+    { p.fallback() } -> std::convertible_to<const typename P::fallback_type&>;
+    { P::requested_mode } -> std::convertible_to<ResetMode>;
+};
+} // namespace policy_requirements
+
+/// A complete reset policy for store `S`: one model per role (see `resync::Strategy`).
+/// (`provides_its_models` comes last: a Strategy's `requested_mode` reads its recovery and
+/// execution models, so it is only looked at once those are known to be well-formed.)
+template <class P, class S>
+concept ResetPolicy = policy_requirements::names_its_models<P> &&
+                      DetectionPolicy<typename P::detection_type> && BackupPolicy<typename P::backup_type, S> &&
                       DiscardPolicy<typename P::discard_type, S> &&
                       RecoveryPolicy<typename P::recovery_type, S> &&
                       ReplayPolicy<typename P::replay_type, typename S::operation_type> &&
-                      ExecutionPolicy<typename P::execution_type> && FallbackPolicy<typename P::fallback_type>;
+                      ExecutionPolicy<typename P::execution_type> && FallbackPolicy<typename P::fallback_type> &&
+                      policy_requirements::provides_its_models<P>;
 
 } // namespace resync

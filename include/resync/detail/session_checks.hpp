@@ -83,6 +83,7 @@ constexpr bool check_policy() {
                       typename P::recovery_type;
                       typename P::replay_type;
                       typename P::execution_type;
+                      typename P::fallback_type;
                   }) {
         static_assert(sizeof(P) == 0, RESYNC_SESSION_PREFIX
                       "ResetPolicy must name a model for every role; compose one with resync::Strategy<...>");
@@ -106,6 +107,18 @@ constexpr bool check_policy() {
                       "`max_changesets_per_upload()`");
         static_assert(ExecutionPolicy<typename P::execution_type>, RESYNC_SESSION_PREFIX
                       "the execution policy must provide `static constexpr bool waits_for_user`");
+        static_assert(FallbackPolicy<typename P::fallback_type>, RESYNC_SESSION_PREFIX
+                      "the fallback policy must provide `static constexpr ResetMode mode` (discard or manual)");
+        // Asked only once every model is well-formed: a Strategy's requested_mode reads them.
+        if constexpr (DetectionPolicy<typename P::detection_type> && BackupPolicy<typename P::backup_type, S> &&
+                      DiscardPolicy<typename P::discard_type, S> && RecoveryPolicy<typename P::recovery_type, S> &&
+                      ReplayPolicy<typename P::replay_type, typename S::operation_type> &&
+                      ExecutionPolicy<typename P::execution_type> && FallbackPolicy<typename P::fallback_type>) {
+            static_assert(policy_requirements::provides_its_models<P>, RESYNC_SESSION_PREFIX
+                          "ResetPolicy must provide `static constexpr ResetMode requested_mode` and the accessors "
+                          "detection(), backup(), discard(), recovery(), replay(), execution() and fallback() "
+                          "returning its models; compose one with resync::Strategy<...>");
+        }
         return ResetPolicy<P, S>;
     }
 }

@@ -4,6 +4,7 @@
 
 #include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
+#include <resync/error.hpp>
 #include <resync/policy/role.hpp>
 
 #include <utility>
@@ -23,11 +24,16 @@ struct Diff {
                       "resync::discard::Diff needs the store to provide "
                       "Result<DiffStats> commit_reset_diff(ResetCommit<snapshot_type, operation_type>&&); "
                       "use discard::Replace for this store");
-        auto stats = store.commit_reset_diff(std::move(c));
-        if (!stats) return stats.error();
-        DiscardOutcome<typename S::snapshot_type> out;
-        out.diff = *stats;
-        return out;
+        // Compiled only when the store can diff, so the static_assert is the only error.
+        if constexpr (!store_requirements::commits_reset_by_diff<S>) {
+            return errc::store_failure;
+        } else {
+            auto stats = store.commit_reset_diff(std::move(c));
+            if (!stats) return stats.error();
+            DiscardOutcome<typename S::snapshot_type> out;
+            out.diff = *stats;
+            return out;
+        }
     }
 };
 

@@ -23,7 +23,7 @@ struct LinkFaults {
     int drop_to_server = 0;        ///< drop the next N client messages
     int drop_to_client = 0;        ///< drop the next N server messages
     int duplicate_to_client = 0;   ///< deliver the next N server messages twice
-    int delay_to_client = 0;       ///< hold the next N server messages back until a later one passes
+    int delay_to_client = 0;       ///< hold the next N server messages back: each arrives after the next one, or on the next receive when none follows
     int lose_acks = 0;             ///< the server integrates the next N uploads, but the ack is lost
     double drop_rate = 0;          ///< probability of dropping any message, either way
     double duplicate_rate = 0;     ///< probability of duplicating a server message

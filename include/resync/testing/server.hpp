@@ -332,8 +332,10 @@ private:
         c.offset = offset;
         const std::uint64_t max = std::min<std::uint64_t>(m.max_bytes ? m.max_bytes : 1, options_.max_fresh_chunk_bytes);
         if (offset < bytes.size()) c.bytes = bytes.substr(offset, max);
-        // The damaged copy is served until the client has asked for all of it once.
-        if (fresh_fault_ != FreshCopyFault::none && offset + c.bytes.size() >= bytes.size())
+        // The damaged copy is served until the client has asked for all of it once: a corrupt
+        // copy up to its last byte, a truncated one up to the empty piece where it stops short
+        // (clearing it at its last byte would let the client resume into an intact copy).
+        if (fresh_fault_ == FreshCopyFault::corrupt && offset + c.bytes.size() >= bytes.size())
             fresh_fault_ = FreshCopyFault::none;
         if (fresh_fault_ == FreshCopyFault::truncate && c.bytes.empty()) fresh_fault_ = FreshCopyFault::none;
         c.probes = probe(m.probe_versions);

@@ -1,0 +1,16 @@
+# Fails unless the first ```cpp block of README (-DREADME=...) is EXAMPLE (-DEXAMPLE=...) exactly.
+file(READ "${README}" readme)
+file(READ "${EXAMPLE}" example)
+string(FIND "${readme}" "```cpp\n" start)
+if(start EQUAL -1)
+    message(FATAL_ERROR "${README} has no ```cpp block")
+endif()
+math(EXPR start "${start} + 7")
+string(SUBSTRING "${readme}" ${start} -1 rest)
+string(FIND "${rest}" "```" end)
+string(SUBSTRING "${rest}" 0 ${end} block)
+if(NOT block STREQUAL example)
+    message(FATAL_ERROR "The README's first code block differs from ${EXAMPLE}: keep them identical "
+                        "(copy the example into the README).")
+endif()
+message(STATUS "README quickstart block == ${EXAMPLE}")

@@ -1,0 +1,50 @@
+# Build settings for the project's OWN targets (tests, examples, benchmarks, header checks).
+#
+# Never call these on the `resync` INTERFACE target and never put their flags in
+# CMAKE_CXX_FLAGS: a user of the library must not inherit our -Werror or our sanitizers.
+
+include_guard(GLOBAL)
+
+# The warning flags, as one list, for places that run the compiler by hand (compile-fail tests,
+# the extra clang header checks).
+set(RESYNC_STRICT_WARNING_FLAGS -Wall -Wextra -Wpedantic -Werror)
+
+#[[
+resync_strict_warnings(<target>)
+
+Adds -Wall -Wextra -Wpedantic -Werror (or /W4 /WX for MSVC) to <target>, PRIVATE.
+]]
+function(resync_strict_warnings target)
+    target_compile_options(${target} PRIVATE
+        "$<$<CXX_COMPILER_ID:GNU,Clang,AppleClang>:${RESYNC_STRICT_WARNING_FLAGS}>"
+        "$<$<CXX_COMPILER_ID:MSVC>:/W4;/WX;/permissive->")
+endfunction()
+
+#[[
+resync_sanitizers(<target>)
+
+When RESYNC_SANITIZE is ON, builds and links <target> with AddressSanitizer and
+UndefinedBehaviorSanitizer. Any report aborts the program, so a test that hits one fails.
+]]
+function(resync_sanitizers target)
+    if(NOT RESYNC_SANITIZE)
+        return()
+    endif()
+    if(NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+        message(WARNING "RESYNC_SANITIZE: not supported for ${CMAKE_CXX_COMPILER_ID}; ${target} is built without")
+        return()
+    endif()
+    target_compile_options(${target} PRIVATE
+        -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+endfunction()
+
+#[[
+resync_own_target(<target>)
+
+Both of the above: what every test, example and benchmark executable of this project gets.
+]]
+function(resync_own_target target)
+    resync_strict_warnings(${target})
+    resync_sanitizers(${target})
+endfunction()

@@ -1,0 +1,54 @@
+// expect: Store must provide .snapshot_type export_snapshot\(\) const.
+//
+// A Store without export_snapshot() gets one static_assert from SyncSession that names the
+// missing member and its signature. The twin is the same store with export_snapshot().
+#include <resync/strategy/discard_unsynced.hpp>
+#include <resync/sync_session.hpp>
+#include <resync/testing/loopback.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+struct MyStore {
+    using store_concept = resync::store_t;
+    using operation_type = resync::doc::Operation;
+    using snapshot_type = resync::doc::State;
+    const resync::SyncState& sync_state() const { return sync; }
+    std::error_code write_sync_state(const resync::SyncState& s) {
+        sync = s;
+        return {};
+    }
+    std::vector<resync::LocalChangeset<operation_type>> unsynced() const { return {}; }
+    std::error_code integrate(std::span<const resync::RemoteChangeset<operation_type>>) { return {}; }
+    std::error_code acknowledge(resync::ClientVersion,
+                                std::span<const std::pair<resync::ClientVersion, std::uint64_t>>) {
+        return {};
+    }
+#ifdef RESYNC_TWIN
+    snapshot_type export_snapshot() const { return data; }
+#endif
+    resync::Result<snapshot_type> decode_snapshot(std::string_view bytes) const {
+        return resync::doc::decode_snapshot(bytes);
+    }
+    resync::Result<snapshot_type> commit_reset(resync::ResetCommit<snapshot_type, operation_type>&& c) {
+        snapshot_type old = std::move(data);
+        data = std::move(c.state);
+        sync = c.sync_state;
+        return old;
+    }
+
+    resync::SyncState sync;
+    resync::doc::State data;
+};
+
+int main() {
+    resync::testing::Server server;
+    resync::testing::LoopbackTransport link(server);
+    MyStore store;
+    resync::SyncSession<MyStore, resync::testing::LoopbackTransport, resync::DiscardUnsynced> session(store, link);
+    session.poll();
+}

@@ -1,0 +1,204 @@
+#pragma once
+// Helpers for the end-to-end scenario tests (tests/scenarios/): a replica whose session can be
+// destroyed and built again on the same store (a restart), a scratch folder for backup files,
+// an image of everything a store holds (to prove a failure left it untouched), a transport that
+// lets a test forge server messages, and the policies the scenarios run under.
+
+#include <resync/backup/file.hpp>
+#include <resync/memory_store.hpp>
+#include <resync/strategy/discard_unsynced.hpp>
+#include <resync/strategy/manual.hpp>
+#include <resync/sync_session.hpp>
+#include <resync/testing/loopback.hpp>
+#include <resync/testing/server.hpp>
+
+#include <support/temp_dir.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace resync_test {
+
+/// A scratch folder for backup files, removed with everything in it at the end of the test.
+using ScratchDir = TempDir;
+
+/// How many regular files `dir` holds, at any depth (backups written into it).
+inline std::size_t file_count(const ScratchDir& dir) {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path())) n += e.is_regular_file();
+    return n;
+}
+
+/// Session options for scenarios: a reset escalated to manual writes its backup into `dir`,
+/// never into the shared temporary folder.
+inline resync::SessionOptions options_in(const ScratchDir& dir) {
+    resync::SessionOptions o;
+    o.manual_backup_directory = dir.path() / "escalated";
+    return o;
+}
+
+/// Builds the policy a scenario runs under, with its backup files (if any) in `dir`.
+template <class P>
+P make_policy(const ScratchDir& dir) {
+    if constexpr (std::is_same_v<P, resync::Manual>)
+        return resync::Manual{resync::backup::File{dir.path() / "manual"}};
+    else
+        return P{};
+}
+
+/// Everything a MemoryStore holds, to compare a store before and after something that must not
+/// touch it.
+struct StoreImage {
+    resync::doc::State state;
+    std::vector<resync::LocalChangeset<resync::doc::Operation>> unsynced;
+    std::vector<resync::LocalChangeset<resync::doc::Operation>> acknowledged;
+    resync::SyncState sync;
+    resync::ClientVersion last_client_version = 0;
+
+    friend bool operator==(const StoreImage&, const StoreImage&) = default;
+};
+
+/// An image of `store`; with `with_pending_record = false` the pending-reset record is left out
+/// (a reset attempt writes it before any other work, by design).
+inline StoreImage image_of(const resync::MemoryStore& store, bool with_pending_record = true) {
+    StoreImage i{store.state(), store.unsynced(), store.acknowledged_after(0), store.sync_state(),
+                 store.last_client_version()};
+    if (!with_pending_record) i.sync.pending_reset.reset();
+    return i;
+}
+
+/// A short text rendering of a state, for failure messages.
+inline std::string to_text(const resync::doc::State& s) {
+    std::string out;
+    for (const auto& [name, c] : s.collections) {
+        std::vector<std::string> lines;
+        for (const auto& [key, obj] : c) {
+            std::string line = name + "/" + key + " {";
+            for (const auto& [field, value] : obj) {
+                line += " " + field + "=";
+                std::visit(
+                    [&](const auto& v) {
+                        using T = std::decay_t<decltype(v)>;
+                        if constexpr (std::is_same_v<T, resync::doc::Null>) line += "null";
+                        else if constexpr (std::is_same_v<T, bool>) line += v ? "true" : "false";
+                        else if constexpr (std::is_same_v<T, std::string>) line += "\"" + v + "\"";
+                        else line += std::to_string(v);
+                    },
+                    value);
+            }
+            lines.push_back(line + " }");
+        }
+        std::sort(lines.begin(), lines.end());
+        for (const auto& l : lines) out += l + "\n";
+    }
+    return out.empty() ? std::string("(empty)\n") : out;
+}
+
+/// One client replica: a MemoryStore that outlives its sessions, and a link (a LoopbackTransport,
+/// or any transport constructible from `(Server&, seed)`) and session that `restart()` destroys
+/// and builds again, as an application restart would.
+template <class Policy, class Link = resync::testing::LoopbackTransport>
+struct Replica {
+    using Session = resync::SyncSession<resync::MemoryStore, Link, Policy>;
+
+    resync::testing::Server* server;
+    Policy policy;
+    resync::SessionOptions options;
+    std::uint64_t link_seed;
+    resync::MemoryStore store;
+    std::optional<Link> link_;
+    std::optional<Session> session_;
+
+    explicit Replica(resync::testing::Server& s, Policy p = {}, resync::SessionOptions o = {},
+                     std::uint64_t seed = 7)
+        : server(&s), policy(std::move(p)), options(std::move(o)), link_seed(seed) {
+        link_.emplace(*server, link_seed);
+        session_.emplace(store, *link_, policy, options);
+    }
+
+    Session& session() { return *session_; }
+    Link& link() { return *link_; }
+
+    /// The application stops (session and connection gone) and starts again on the same store.
+    void restart() {
+        session_.reset();
+        link_.reset();
+        link_.emplace(*server, link_seed);
+        session_.emplace(store, *link_, policy, options);
+    }
+
+    /// Creates (or updates) `collection/key` with `field` = `value` in one local transaction.
+    resync::ClientVersion put(const std::string& collection, const std::string& key, const std::string& field,
+                              resync::doc::Value value) {
+        auto v = store.write([&](resync::doc::Writer& w) { w.create(collection, key).set(collection, key, field, value); });
+        return v ? *v : 0;
+    }
+
+    resync::SessionState sync(std::size_t max_polls = 20000) { return session().run_until_idle(max_polls); }
+    resync::ClientIdent ident() const { return store.sync_state().client_ident; }
+};
+
+/// A Transport around a LoopbackTransport that lets a test slip forged server messages into what
+/// the session receives. While `hold_real_traffic` is set, only forged messages are delivered
+/// (what the session sends still queues up for the server).
+class ForgingTransport {
+public:
+    using transport_concept = resync::transport_t;
+    using operation_type = resync::doc::Operation;
+    using ClientMessage = resync::protocol::ClientMessage<resync::doc::Operation>;
+    using ServerMessage = resync::protocol::ServerMessage<resync::doc::Operation>;
+
+    explicit ForgingTransport(resync::testing::Server& server, std::uint64_t seed = 7) : inner_(server, seed) {}
+
+    bool connected() const noexcept { return inner_.connected(); }
+    std::uint64_t connection_id() const noexcept { return inner_.connection_id(); }
+    bool send(ClientMessage m) { return inner_.send(std::move(m)); }
+    std::optional<ServerMessage> receive() {
+        if (!forged_.empty() && inner_.connected()) {
+            ServerMessage m = std::move(forged_.front());
+            forged_.pop_front();
+            return m;
+        }
+        if (hold_real_traffic) return std::nullopt;
+        auto m = inner_.receive();
+        if (m)
+            if (auto* c = std::get_if<resync::protocol::FreshChunk>(&*m); c && c->bytes.empty()) ++empty_fresh_chunks_;
+        return m;
+    }
+
+    /// Queues a forged message; it is delivered before anything from the real server.
+    void forge(ServerMessage m) { forged_.push_back(std::move(m)); }
+    bool forged_pending() const noexcept { return !forged_.empty(); }
+
+    resync::testing::LoopbackTransport& inner() noexcept { return inner_; }
+    /// How many fresh-copy pieces from the real server came with no bytes (a copy stopping short).
+    std::size_t empty_fresh_chunks() const noexcept { return empty_fresh_chunks_; }
+    bool hold_real_traffic = false;
+
+private:
+    resync::testing::LoopbackTransport inner_;
+    std::deque<ServerMessage> forged_;
+    std::size_t empty_fresh_chunks_ = 0;
+};
+
+static_assert(resync::Transport<ForgingTransport>);
+
+/// Applies every changeset of the server's history, in order, to an empty state: what the
+/// server's state must be if it is self-consistent (valid only while nothing was compacted).
+inline resync::doc::State replay_history(const resync::testing::Server& server) {
+    resync::doc::State s;
+    for (const auto& e : server.history()) resync::doc::apply(s, e.ops);
+    return s;
+}
+
+} // namespace resync_test
