@@ -98,6 +98,21 @@ struct ResetReport {
     }
 };
 
+/// What a reset would do, computed without touching anything (`SyncSession::plan_reset`).
+struct ResetPlan {
+    ResetTrigger trigger;
+    ResetMode mode = ResetMode::discard;      ///< the mode the cycle guard would choose now
+    std::uint32_t attempt = 1;
+    std::vector<OperationOutcome> operations; ///< one entry per unsynced local operation
+    std::string failure;                      ///< why recovery would fail (and fall back), if it would
+
+    std::size_t count(OperationFate fate) const noexcept {
+        std::size_t n = 0;
+        for (const auto& op : operations) n += op.fate == fate;
+        return n;
+    }
+};
+
 /// A human-readable, multi-line rendering of a report.
 inline std::string to_string(const ResetReport& r) {
     std::string s;

@@ -175,6 +175,41 @@ public:
         return {};
     }
 
+    /// A dry run: what a reset for `trigger` would do to each unsynced local operation, if the
+    /// server's fresh copy were `fresh`. Touches nothing: not the store, not the pending-reset
+    /// record, not the server.
+    ResetPlan plan_reset(const ResetTrigger& trigger, const snapshot_type& fresh) const {
+        ResetPlan plan;
+        plan.trigger = trigger;
+        const PendingReset record = guard(trigger);
+        plan.mode = record.mode;
+        plan.attempt = record.attempt;
+        const auto unsynced = store_.unsynced();
+        if (plan.mode == ResetMode::recover) {
+            auto out = policy_.recovery().recover(store_, fresh, trigger, unsynced);
+            if (out && !out->failure) {
+                plan.operations = std::move(out->outcomes);
+                return plan;
+            }
+            plan.failure = out ? out->failure->reason : out.error().message();
+            plan.mode = fallback_mode;
+        }
+        auto discarded = recover::None{}.recover(store_, fresh, trigger, unsynced);
+        plan.operations = std::move(discarded->outcomes);
+        if (plan.mode == ResetMode::manual)
+            for (auto& op : plan.operations) op.reason = "kept in the backup file until the application resets";
+        return plan;
+    }
+
+    /// A dry run against the state this client has now, as if the server still held what the
+    /// client last saw: useful before the fresh copy is known (outcomes that depend on the
+    /// server's changes, such as an erase on the server, show only in the exact plan).
+    ResetPlan plan_reset(const ResetTrigger& trigger) const
+        requires requires(const S& s) { { s.state() } -> std::convertible_to<const snapshot_type&>; }
+    {
+        return plan_reset(trigger, store_.state());
+    }
+
     SessionState state() const noexcept { return state_; }
     /// The last error met (cleared by nothing; compare with `std::error_code{}`).
     std::error_code last_error() const noexcept { return last_error_; }

@@ -205,11 +205,10 @@ inline std::optional<Changeset> decode_changeset(resync::detail::BinaryReader& r
 }
 
 inline void encode(resync::detail::BinaryWriter& w, const State& s) {
-    std::uint64_t non_empty = 0;
-    for (const auto& [name, c] : s.collections) non_empty += !c.empty();
-    w.u64(non_empty);
+    // Empty collections are written too: recovery tells a collection the server emptied from
+    // one it no longer has (a destructive schema change).
+    w.u64(s.collections.size());
     for (const auto& [name, c] : s.collections) {
-        if (c.empty()) continue;
         w.str(name);
         w.u64(c.size());
         for (const auto& [key, obj] : c) {
