@@ -109,8 +109,10 @@ public:
     /// Local changesets the server has not acknowledged, oldest first.
     std::vector<LocalChangeset<doc::Operation>> unsynced() const {
         std::vector<LocalChangeset<doc::Operation>> out;
-        for (const auto& e : history_)
-            if (!e.changeset.acknowledged()) out.push_back(e.changeset);
+        // Changesets in the base are acknowledged: only those after them can be unsynced (the
+        // retained ones, up to `set_retention`, are not scanned on every poll).
+        for (std::size_t i = first_pending(); i < history_.size(); ++i)
+            if (!history_[i].changeset.acknowledged()) out.push_back(history_[i].changeset);
         return out;
     }
 
@@ -377,10 +379,11 @@ private:
         next_version_ = s.next_version;
     }
 
+    // The changesets in the base are a prefix of the history (integrate marks them in order), so
+    // a binary search finds its end: integrating stays cheap with many retained changesets.
     std::size_t first_pending() const noexcept {
-        std::size_t i = 0;
-        while (i < history_.size() && history_[i].in_base) ++i;
-        return i;
+        const auto end = std::partition_point(history_.begin(), history_.end(), [](const Entry& e) { return e.in_base; });
+        return static_cast<std::size_t>(end - history_.begin());
     }
 
     Entry* find(ClientVersion v) {

@@ -59,9 +59,12 @@ struct FreshRequest {
 /// What the server holds at a probed version.
 struct Probe {
     std::uint64_t version = 0;
-    bool present = false;         ///< false: the server has no such version (rolled back, or compacted)
-    ClientIdent origin = 0;
+    bool present = false;         ///< false: the server has no such version (it was rolled back)
+    ClientIdent origin = 0;       ///< 0: written on the server side (or unknown, when compacted)
     ClientVersion client_version = 0;
+    /// The server compacted this version away and no longer knows what it held: the client
+    /// counts it as still there (it cannot tell, and must not upload a change twice).
+    bool compacted = false;
     friend bool operator==(const Probe&, const Probe&) = default;
 };
 
@@ -110,6 +113,10 @@ struct FreshChunk {
     std::uint64_t offset = 0;
     std::string bytes;
     std::vector<Probe> probes;    ///< answers to the request's probe_versions
+    /// The last client version the server integrated from the requester's previous ident (its
+    /// `FreshRequest::ident`), 0 if none or unknown: those changes are already in this copy,
+    /// even if their acknowledgement was lost, and must not be replayed.
+    ClientVersion integrated_from_requester = 0;
 };
 
 template <class Op>

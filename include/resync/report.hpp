@@ -150,8 +150,10 @@ inline std::string to_string(const ResetReport& r) {
     if (r.error) {
         line("  error:      ", r.error.message());
         if (r.failed_phase) line("  failed in:  ", to_string(*r.failed_phase));
-        if (!r.detail.empty()) line("  detail:     ", r.detail);
     }
+    // Also without an error: a recovery that failed into the fallback says here which operation
+    // failed and why.
+    if (!r.detail.empty()) line("  detail:     ", r.detail);
     return s;
 }
 

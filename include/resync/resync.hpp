@@ -31,7 +31,12 @@
 #include <resync/model/writer.hpp>
 #include <resync/position.hpp>
 #include <resync/protocol.hpp>
+#include <resync/quarantine.hpp>
+#include <resync/recover/document_rules.hpp>
 #include <resync/recover/none.hpp>
+#include <resync/recover/rebase.hpp>
+#include <resync/replay/batched.hpp>
+#include <resync/replay/squash.hpp>
 #include <resync/replay/upload.hpp>
 #include <resync/report.hpp>
 #include <resync/reset_commit.hpp>
@@ -42,8 +47,10 @@
 #include <resync/strategy.hpp>
 #include <resync/strategy/discard_unsynced.hpp>
 #include <resync/strategy/manual.hpp>
+#include <resync/strategy/recover.hpp>
 #include <resync/sync_session.hpp>
 #include <resync/sync_state.hpp>
 #include <resync/testing/loopback.hpp>
+#include <resync/testing/recovery_laws.hpp>
 #include <resync/testing/server.hpp>
 #include <resync/trigger.hpp>

@@ -23,11 +23,13 @@
 #include <resync/sync_state.hpp>
 #include <resync/trigger.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -239,6 +241,7 @@ private:
         std::vector<LocalChangeset<operation_type>> unsynced;
         std::vector<LocalChangeset<operation_type>> acknowledged; ///< probed for rollback-aware recovery
         std::vector<protocol::Probe> probes;                     ///< the server's answers
+        ClientVersion integrated_by_server = 0; ///< unsynced changes up to this are already in the copy
         // fetch
         std::string staged;
         std::optional<protocol::FreshChunk> header; ///< position, epoch, ident of the copy being fetched
@@ -356,6 +359,10 @@ private:
         if (a.ident != store_.sync_state().client_ident) return fail_soft(errc::unknown_client, "an upload ack for another client");
         if (auto ec = store_.acknowledge(a.client_version, a.integrated))
             return fail_soft(ec, "the server acknowledged changes this client never made");
+        // The server moved on past our cursor with these changes: the download is incomplete
+        // again until it brings them back (a reset's record must not clear before that).
+        for (const auto& [cv, sv] : a.integrated)
+            if (sv > store_.sync_state().download.version) caught_up_ = false;
     }
 
     void handle(protocol::FreshChunk& c) {
@@ -366,8 +373,13 @@ private:
         if (new_copy) {
             if (c.offset != 0) return; // a stale piece of a copy we no longer fetch
             r.staged.clear();
+            // Room for the whole copy at once, so staging never reallocates: no copy per growth
+            // step, and no peak of twice the copy. Bounded: the size is only the server's word
+            // (an untouched reservation costs address space, not memory).
+            r.staged.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(c.total_bytes, max_staged_reserve)));
             r.header = protocol::FreshChunk{c.position, c.epoch, c.schema_version, c.new_ident, c.total_bytes, 0, {}, {}};
             r.probes = std::move(c.probes);
+            r.integrated_by_server = c.integrated_from_requester;
         }
         if (c.offset != r.staged.size()) return; // duplicate or out of order: the next request realigns
         if (c.bytes.empty() && r.staged.size() < c.total_bytes) {
@@ -385,9 +397,13 @@ private:
 
     void handle(ServerError& e) {
         const bool fetching = fresh_.outstanding;
+        const bool answers_hello = hello_.outstanding;
         hello_.outstanding = pull_.outstanding = upload_.outstanding = fresh_.outstanding = false;
         if (state_ == SessionState::resetting || state_ == SessionState::awaiting_user) {
-            bound_ = true; // the server answered our Hello; the reset goes on
+            // An error answering our Hello binds the connection: the reset goes on. Any other
+            // (a duplicate or a late answer) does not, or the fetch would go out on a connection
+            // the server never bound and be refused as a protocol violation.
+            if (answers_hello) bound_ = true;
             report_error(errc::server_error, "server error during a reset: " + e.message);
             // A server that refuses every fresh-copy request must not hold the reset in its
             // fetch phase forever: a refused copy counts as a failed one. (Errors answering
@@ -481,8 +497,9 @@ private:
             q.reserved_ident = r.header->new_ident;
         }
         q.max_bytes = options_.fresh_chunk_bytes;
-        if (q.offset == 0)
-            for (const auto& cs : r.acknowledged) q.probe_versions.push_back(cs.server_version);
+        // Asked with every request, not only the first: the server may start the copy over at
+        // a newer position (it moved on meanwhile), and the answers must come from that one.
+        for (const auto& cs : r.acknowledged) q.probe_versions.push_back(cs.server_version);
         fresh_ = {true, tick_};
         transport_.send(protocol::ClientMessage<operation_type>(q));
     }
@@ -590,6 +607,9 @@ private:
         return next;
     }
 
+    /// The most a fresh copy's announced size reserves up front (larger copies grow as they come).
+    static constexpr std::uint64_t max_staged_reserve = std::uint64_t{1} << 30;
+
     /// What the strategy does when recovery fails or is not allowed.
     static constexpr ResetMode fallback_mode = P::fallback_type::mode;
 
@@ -646,8 +666,23 @@ private:
         std::string().swap(r.staged);
         end_phase(ResetPhase::fetch);
 
-        // Phase 5 - recover, on the staged copy only.
+        // Phase 5 - recover, on the staged copy only. The application may have written while the
+        // copy was fetched (the store is untouched until the commit, so its unsynced changes only
+        // grew): take them all now, or the commit would drop the newer ones unreported.
+        account_unsynced();
         begin_phase(ResetPhase::recover);
+        // Changes the server integrated although their acknowledgement was lost are already in
+        // this copy (same epoch, same ident): replaying them would apply them twice.
+        std::vector<OperationOutcome> already_there;
+        if (r.header && r.integrated_by_server != 0 && r.header->epoch == store_.sync_state().epoch) {
+            std::erase_if(r.unsynced, [&](const LocalChangeset<operation_type>& cs) {
+                if (cs.client_version > r.integrated_by_server) return false;
+                for (std::size_t i = 0; i < cs.ops.size(); ++i)
+                    already_there.push_back({cs.client_version, i, OperationFate::recovered,
+                                             "already on the server (its acknowledgement was lost)"});
+                return true;
+            });
+        }
         std::optional<Recovered<operation_type>> recovered;
         auto recover_with = [&](const auto& recovery, const std::vector<LocalChangeset<operation_type>>& local) {
             return guarded(ResetPhase::recover, errc::recovery_failed, [&]() -> std::error_code {
@@ -674,6 +709,8 @@ private:
             if (recovered && recovered->failure)
                 why += " at v" + std::to_string(recovered->failure->client_version) + "#" +
                        std::to_string(recovered->failure->index) + ": " + recovered->failure->reason;
+            // A recovery policy that threw: its words, which must not linger into a later report.
+            if (!guard_detail_.empty()) why += " (" + std::exchange(guard_detail_, std::string()) + ")";
             r.report.detail = why;
             report_error(ec, why);
             r.report.lost_acknowledged = 0;
@@ -687,10 +724,14 @@ private:
                 return await_user();
             }
             r.mode = r.record.mode = r.report.mode_used = ResetMode::discard;
-            ec = recover_with(recover::None{}, r.unsynced);
+            // All that recovery was given is discarded and reported, the acknowledged changes a
+            // restored server lost included: none may vanish from the report.
+            ec = recover_with(recover::None{}, local);
         }
         if (ec) return abandon(ResetPhase::recover, ec, "recovering local changes");
-        r.report.operations = std::move(recovered->outcomes);
+        r.report.operations = std::move(already_there);
+        r.report.operations.insert(r.report.operations.end(), std::make_move_iterator(recovered->outcomes.begin()),
+                                   std::make_move_iterator(recovered->outcomes.end()));
         auto quarantine = quarantine_dropped(r, local);
         auto history = policy_.replay().prepare(std::move(recovered->history));
         end_phase(ResetPhase::recover);
@@ -786,13 +827,16 @@ private:
 
     /// Whether this reset recovers acknowledged changes a rolled-back server lost (DESIGN §4.4):
     /// the recovery policy asks for it, the store keeps acknowledged history, and the server
-    /// went back within the same epoch.
+    /// may have gone back within the same epoch: a rollback, a divergence, or a server that no
+    /// longer knows the client (restored to a backup from before the client registered). The
+    /// probes tell what it really lost; `lost_acknowledged` ignores another epoch.
     bool wants_lost_acknowledged(const Run& r) const {
         if constexpr (requires { P::recovery_type::includes_lost_acknowledged; } &&
                       requires(const S& s) { s.acknowledged_after(std::uint64_t{0}); }) {
             if (!P::recovery_type::includes_lost_acknowledged || r.mode != ResetMode::recover) return false;
             return r.trigger.reason == ResetReason::server_rollback ||
-                   r.trigger.reason == ResetReason::diverging_history;
+                   r.trigger.reason == ResetReason::diverging_history ||
+                   r.trigger.reason == ResetReason::client_unknown;
         } else {
             return false;
         }
@@ -807,7 +851,9 @@ private:
         for (const auto& cs : r.acknowledged) {
             for (const auto& p : r.probes) {
                 if (p.version != cs.server_version) continue;
-                const bool mine = p.present && (p.origin == 0 || (p.origin == ident && p.client_version == cs.client_version));
+                // A compacted version counts as still there; a server-side write (origin 0) at
+                // this version means the server lost ours.
+                const bool mine = p.present && (p.compacted || (p.origin == ident && p.client_version == cs.client_version));
                 if (!mine) lost.push_back(cs);
                 break;
             }

@@ -124,7 +124,7 @@ TEST_CASE("doubles round-trip bit for bit, including -0.0 and NaN payloads", "[m
 }
 
 TEST_CASE("a value decoder rejects unknown type tags and non-boolean bools", "[model][codec]") {
-    for (unsigned tag : {5U, 6U, 0x7FU, 0xFFU}) {
+    for (unsigned tag : {6U, 7U, 0x7FU, 0xFFU}) {
         CAPTURE(tag);
         std::string bytes(1, static_cast<char>(tag));
         bytes += std::string(16, '\0');
@@ -462,7 +462,7 @@ TEST_CASE("a correctly framed snapshot whose count is one more than its payload 
 
 TEST_CASE("a correctly framed snapshot with an unknown value tag is fresh_copy_corrupt",
           "[model][codec][snapshot][bad-input]") {
-    const unsigned tag = GENERATE(5U, 0x80U, 0xFFU);
+    const unsigned tag = GENERATE(6U, 0x80U, 0xFFU);
     auto payload_with_tag = [](unsigned t) {
         std::string payload;
         BinaryWriter w(payload);

@@ -39,7 +39,7 @@ TEMPLATE_TEST_CASE("a client that comes back after sync was terminated and re-en
     a.link().go_offline();
     server.terminate_and_reenable();
     REQUIRE(server.epoch() != old_epoch);
-    REQUIRE(server.latest().version == 0);
+    REQUIRE(server.latest().version <= 1); // a new epoch: at most the entry that starts it
     REQUIRE_FALSE(server.knows_client(old_ident));
     // After the re-enable, the server goes on with another client's write in the new epoch.
     b.restart();

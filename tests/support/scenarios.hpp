@@ -92,7 +92,22 @@ inline std::string to_text(const resync::doc::State& s) {
                         if constexpr (std::is_same_v<T, resync::doc::Null>) line += "null";
                         else if constexpr (std::is_same_v<T, bool>) line += v ? "true" : "false";
                         else if constexpr (std::is_same_v<T, std::string>) line += "\"" + v + "\"";
-                        else line += std::to_string(v);
+                        else if constexpr (std::is_same_v<T, resync::doc::List>) {
+                            line += "[";
+                            for (const auto& e : v.elements) {
+                                line += " " + std::to_string(e.id.replica) + ":" + std::to_string(e.id.seq) + "=";
+                                std::visit(
+                                    [&](const auto& x) {
+                                        using X = std::decay_t<decltype(x)>;
+                                        if constexpr (std::is_same_v<X, resync::doc::Null>) line += "null";
+                                        else if constexpr (std::is_same_v<X, bool>) line += x ? "true" : "false";
+                                        else if constexpr (std::is_same_v<X, std::string>) line += "\"" + x + "\"";
+                                        else line += std::to_string(x);
+                                    },
+                                    e.value);
+                            }
+                            line += " ]";
+                        } else line += std::to_string(v);
                     },
                     value);
             }

@@ -130,6 +130,14 @@ inline void encode(resync::detail::BinaryWriter& w, const Operation& op) {
         op);
 }
 
+/// An optional predecessor: a flag byte (0 or 1; anything else is damage), then the id if 1.
+inline std::optional<ElementId> decode_after(resync::detail::BinaryReader& r) {
+    const auto flag = r.u8();
+    if (flag > 1) r.fail();
+    if (flag != 1) return std::nullopt;
+    return decode_element_id(r);
+}
+
 inline std::optional<Operation> decode_operation(resync::detail::BinaryReader& r) {
     const auto kind = r.u8();
     std::string collection = r.str();
@@ -151,8 +159,7 @@ inline std::optional<Operation> decode_operation(resync::detail::BinaryReader& r
     }
     case 4: {
         std::string field = r.str();
-        std::optional<ElementId> after;
-        if (r.u8() == 1) after = decode_element_id(r);
+        std::optional<ElementId> after = decode_after(r);
         const ElementId id = decode_element_id(r);
         auto v = decode_scalar(r);
         if (v) op = ListInsert{std::move(collection), std::move(key), std::move(field), after, id, std::move(*v)};
@@ -166,8 +173,7 @@ inline std::optional<Operation> decode_operation(resync::detail::BinaryReader& r
     case 6: {
         std::string field = r.str();
         const ElementId id = decode_element_id(r);
-        std::optional<ElementId> after;
-        if (r.u8() == 1) after = decode_element_id(r);
+        std::optional<ElementId> after = decode_after(r);
         op = ListMove{std::move(collection), std::move(key), std::move(field), id, after};
         break;
     }

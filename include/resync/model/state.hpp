@@ -129,7 +129,8 @@ inline Applied apply(State& state, const Operation& op, std::vector<Operation>* 
             Object* obj = state.find(o.collection, o.key);
             if (!obj) return Applied::no_object;
             auto it = obj->find(o.field);
-            Value old = it == obj->end() ? Value{Null{}} : it->second;
+            // The old value is copied only for the undo log (not when integrating or recovering).
+            if (undo) undo->push_back(SetField{o.collection, o.key, o.field, it == obj->end() ? Value{Null{}} : it->second});
             if (is_null(o.value)) {
                 if (it != obj->end()) obj->erase(it);
             } else if (it == obj->end()) {
@@ -137,7 +138,6 @@ inline Applied apply(State& state, const Operation& op, std::vector<Operation>* 
             } else {
                 it->second = o.value;
             }
-            if (undo) undo->push_back(SetField{o.collection, o.key, o.field, std::move(old)});
             return Applied::yes;
         }
         Applied operator()(const AddInteger& o) const {

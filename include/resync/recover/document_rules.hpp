@@ -18,10 +18,12 @@
 #include <resync/model/state.hpp>
 #include <resync/report.hpp>
 
+#include <functional>
+#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <system_error>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -58,17 +60,27 @@ struct DocumentRules {
             return doc::apply(scratch_, op);
         }
         const doc::State& fresh() const noexcept { return fresh_; }
+        /// Whether a create replayed by this recovery made the collection (absent from the fresh copy).
+        bool recreated(const std::string& collection) const {
+            return !fresh_.collections.contains(collection) && scratch_.collections.contains(collection);
+        }
         const doc::State* before() const noexcept { return before_; }
 
     private:
         void touch(const std::string& collection, const std::string& key) {
-            if (!touched_.emplace(collection, key).second) return;
+            // Looked up before anything is built: most touches are of an object already touched
+            // (each rule touches its object, then applies to it).
+            auto c = touched_.find(collection);
+            if (c == touched_.end()) c = touched_.emplace(collection, Keys{}).first;
+            if (c->second.contains(key)) return;
+            c->second.insert(key);
             if (const doc::Object* o = fresh_.find(collection, key)) scratch_.collections[collection][key] = *o;
         }
+        using Keys = std::unordered_set<std::string, doc::detail::StringHash, std::equal_to<>>;
         const doc::State& fresh_;
         const doc::State* before_;
         doc::State scratch_;
-        std::set<std::pair<std::string, std::string>> touched_;
+        std::map<std::string, Keys, std::less<>> touched_; ///< by collection: the keys touched so far
     };
 
     RuleOutcome recover(Context& ctx, const doc::Operation& op) const {
@@ -88,9 +100,11 @@ private:
     }
 
     /// The collection existed locally but the server no longer has it at all: a destructive
-    /// schema change, not an erased object.
+    /// schema change, not an erased object. A collection this recovery created again (a replayed
+    /// create, e.g. in a collection made offline) is not one the server removed.
     static std::optional<RuleOutcome> collection_gone(const Context& ctx, const std::string& collection) {
         if (ctx.fresh().collections.contains(collection)) return std::nullopt;
+        if (ctx.recreated(collection)) return std::nullopt;
         if (!ctx.before() || !ctx.before()->collections.contains(collection)) return std::nullopt;
         if (ctx.before()->collections.at(collection).empty()) return std::nullopt;
         return fail(errc::schema_mismatch, "the server no longer has the collection '" + collection + "'");
@@ -145,13 +159,14 @@ private:
         return {std::get_if<doc::List>(&it->second), std::nullopt};
     }
 
-    /// The predecessor to insert or move after, in the server's list: `after` itself if the
+    /// The predecessor to insert or move `self` after, in the server's list: `after` itself if the
     /// server still has it, else the nearest element before it in the local list that the server
-    /// still has (none: the front).
+    /// still has (none: the front). When the client erased `after` too, the search starts from
+    /// `self`'s own place in the local list (scanning from the end would put it last).
     static std::optional<doc::ElementId> resolve_after(const Context& ctx, const doc::List* target,
                                                        const std::string& collection, const std::string& key,
                                                        const std::string& field, std::optional<doc::ElementId> after,
-                                                       bool& transformed) {
+                                                       const doc::ElementId& self, bool& transformed) {
         transformed = false;
         if (!after || (target && target->contains(*after))) return after;
         transformed = true;
@@ -159,7 +174,9 @@ private:
         const doc::Value local = ctx.before()->get(collection, key, field);
         const auto* local_list = std::get_if<doc::List>(&local);
         if (!local_list) return std::nullopt;
-        for (std::size_t i = local_list->index_of(*after); i-- > 0;)
+        std::size_t from = local_list->index_of(*after);
+        if (from == local_list->elements.size()) from = local_list->index_of(self);
+        for (std::size_t i = from; i-- > 0;)
             if (target->contains(local_list->elements[i].id)) return local_list->elements[i].id;
         return std::nullopt;
     }
@@ -169,7 +186,7 @@ private:
         if (early) return *early;
         if (list && list->contains(o.id)) return RuleOutcome{OperationFate::recovered, {}, {}, {}}; // never twice
         bool moved = false;
-        auto after = resolve_after(ctx, list, o.collection, o.key, o.field, o.after, moved);
+        auto after = resolve_after(ctx, list, o.collection, o.key, o.field, o.after, o.id, moved);
         if (!moved) return keep(ctx, op);
         doc::ListInsert t = o;
         t.after = after;
@@ -191,7 +208,7 @@ private:
         if (early) return *early;
         if (!list || !list->contains(o.id)) return drop("the server removed the element; a move never resurrects it");
         bool moved = false;
-        auto after = resolve_after(ctx, list, o.collection, o.key, o.field, o.after, moved);
+        auto after = resolve_after(ctx, list, o.collection, o.key, o.field, o.after, o.id, moved);
         if (!moved) return keep(ctx, op);
         doc::ListMove t = o;
         t.after = after;

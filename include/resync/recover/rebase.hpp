@@ -4,10 +4,15 @@
 /// fresh copy under a rule set.
 
 #include <resync/concepts/policies.hpp>
+#include <resync/error.hpp>
 #include <resync/policy/role.hpp>
 #include <resync/recover/document_rules.hpp>
 
 #include <cstddef>
+#include <exception>
+#include <optional>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -25,20 +30,48 @@ Recovered<typename S::operation_type> rebase(const Rules& rules, const S& store,
         before = &store.state();
     typename Rules::Context ctx(fresh, before);
     Recovered<typename S::operation_type> out;
+    std::size_t operations = 0;
+    for (const auto& cs : local) operations += cs.ops.size();
+    out.outcomes.reserve(operations);
+    out.history.reserve(local.size());
     for (const auto& cs : local) {
         LocalChangeset<typename S::operation_type> kept;
         kept.client_version = cs.client_version;
+        kept.ops.reserve(cs.ops.size());
         for (std::size_t i = 0; i < cs.ops.size(); ++i) {
-            auto r = rules.recover(ctx, cs.ops[i]);
-            OperationOutcome outcome{cs.client_version, i, r.fate, std::move(r.reason)};
-            if (r.failure) {
+            // A rule that throws (a user's rule set) fails recovery at this operation, so the
+            // report can name it and say why, instead of a bare "recovery failed".
+            std::string thrown;
+            auto r = [&]() -> std::optional<std::remove_cvref_t<decltype(rules.recover(ctx, cs.ops[i]))>> {
+#if defined(__cpp_exceptions)
+                try {
+                    return rules.recover(ctx, cs.ops[i]);
+                } catch (const std::exception& e) {
+                    thrown = e.what();
+                } catch (...) {
+                    thrown = "an exception of unknown type";
+                }
+                return std::nullopt;
+#else
+                return rules.recover(ctx, cs.ops[i]);
+#endif
+            }();
+            if (!r) {
+                OperationOutcome outcome{cs.client_version, i, OperationFate::dropped, "the recovery rule threw: " + thrown};
                 out.failure = outcome;
-                out.failure_code = r.failure;
+                out.failure_code = make_error_code(errc::recovery_failed);
+                out.outcomes.push_back(std::move(outcome));
+                return out;
+            }
+            OperationOutcome outcome{cs.client_version, i, r->fate, std::move(r->reason)};
+            if (r->failure) {
+                out.failure = outcome;
+                out.failure_code = r->failure;
                 out.outcomes.push_back(std::move(outcome));
                 return out;
             }
             out.outcomes.push_back(std::move(outcome));
-            for (auto& op : r.emit) kept.ops.push_back(std::move(op));
+            for (auto& op : r->emit) kept.ops.push_back(std::move(op));
         }
         if (!kept.ops.empty()) out.history.push_back(std::move(kept));
     }

@@ -5,9 +5,13 @@
 ///
 /// 1. **accounts for everything**: every local operation gets exactly one outcome;
 /// 2. **nothing in, nothing out**: recovering no changes keeps nothing and changes nothing;
-/// 3. **idempotent**: recovering the same changes again onto the recovered state changes nothing;
+/// 3. **idempotent**: recovering the recovered changes again, from the same fresh copy, gives the same state;
 /// 4. **local**: an unrelated object on the server does not change any outcome;
-/// 5. **deterministic**: the same input gives the same output.
+/// 5. **deterministic**: the same input gives the same output;
+/// 6. **kept as reported**: an operation reported `recovered` is replayed as it was, or its effect
+///    is already in the state it is recovered onto (never silently swallowed);
+/// 7. **no resurrection**: an object or list element the fresh copy lacks is in the result only if
+///    a local operation creates or inserts it.
 
 #include <resync/history.hpp>
 #include <resync/model/operation.hpp>
@@ -28,6 +32,7 @@ struct LawOutcome {
     std::vector<OperationOutcome> outcomes;
     std::vector<doc::Operation> kept;
     bool failed = false;
+    std::size_t swallowed = 0; ///< reported recovered, not replayed, and not already in effect
 };
 
 template <class Rules>
@@ -35,6 +40,7 @@ LawOutcome run_rules(const Rules& rules, const doc::State& fresh, const doc::Sta
                      const std::vector<LocalChangeset<doc::Operation>>& local) {
     typename Rules::Context ctx(fresh, before);
     LawOutcome out;
+    doc::State now = fresh; // the fresh copy with everything kept so far
     for (const auto& cs : local) {
         for (std::size_t i = 0; i < cs.ops.size(); ++i) {
             auto r = rules.recover(ctx, cs.ops[i]);
@@ -43,9 +49,50 @@ LawOutcome run_rules(const Rules& rules, const doc::State& fresh, const doc::Sta
                 out.failed = true;
                 return out;
             }
-            for (auto& op : r.emit) out.kept.push_back(std::move(op));
+            if (r.fate == OperationFate::recovered && !(r.emit.size() == 1 && r.emit.front() == cs.ops[i])) {
+                doc::State probe = now;
+                doc::apply(probe, cs.ops[i]);
+                if (!(probe == now)) ++out.swallowed;
+            }
+            for (auto& op : r.emit) {
+                doc::apply(now, op);
+                out.kept.push_back(std::move(op));
+            }
         }
     }
+    return out;
+}
+
+/// What `state` holds that `fresh` does not and no local operation creates: resurrected objects
+/// and list elements, in words.
+inline std::vector<std::string> resurrected(const doc::State& fresh, const doc::State& state,
+                                            const std::vector<LocalChangeset<doc::Operation>>& local) {
+    std::set<std::pair<std::string, std::string>> created;
+    std::set<doc::ElementId> inserted;
+    for (const auto& cs : local)
+        for (const auto& op : cs.ops) {
+            if (const auto* c = std::get_if<doc::CreateObject>(&op)) created.emplace(c->collection, c->key);
+            if (const auto* i = std::get_if<doc::ListInsert>(&op)) inserted.insert(i->id);
+            if (const auto* s = std::get_if<doc::SetField>(&op))
+                if (const auto* l = std::get_if<doc::List>(&s->value))
+                    for (const auto& e : l->elements) inserted.insert(e.id);
+        }
+    std::vector<std::string> out;
+    for (const auto& [name, c] : state.collections)
+        for (const auto& [key, obj] : c) {
+            if (!fresh.find(name, key) && !created.contains({name, key}))
+                out.push_back("an object the fresh copy lacks (" + name + "/" + key + ") came back without a local create");
+            for (const auto& [field, value] : obj) {
+                const auto* list = std::get_if<doc::List>(&value);
+                if (!list) continue;
+                const doc::Value had = fresh.get(name, key, field);
+                const auto* had_list = std::get_if<doc::List>(&had);
+                for (const auto& e : list->elements)
+                    if (!(had_list && had_list->contains(e.id)) && !inserted.contains(e.id))
+                        out.push_back("a list element the fresh copy lacks came back without a local insert (" + name +
+                                      "/" + key + "." + field + ")");
+            }
+        }
     return out;
 }
 
@@ -82,6 +129,9 @@ std::vector<std::string> check_recovery_laws(const doc::State& fresh, const doc:
     for (const auto& o : first.outcomes)
         if (o.fate != OperationFate::recovered && o.reason.empty())
             broken.push_back("an operation that was not recovered has no reason");
+    // 6. Kept as reported.
+    if (first.swallowed)
+        broken.push_back("an operation reported recovered was neither replayed nor already in effect");
 
     // 2. Nothing in, nothing out.
     const auto none = detail::run_rules(rules, fresh, &before, {});
@@ -89,14 +139,21 @@ std::vector<std::string> check_recovery_laws(const doc::State& fresh, const doc:
 
     if (first.failed) return broken; // the remaining laws are about successful recoveries
 
-    // 3. Idempotent: recovering again onto the recovered state changes nothing.
+    // 3. Idempotent: the recovered changesets survive a second recovery from the same fresh copy
+    //    unchanged (a reset that follows a reset at once keeps what the first one recovered).
+    //    Recovering the *original* changes onto a state that already holds them is not a law:
+    //    add-integer would count twice; idempotency keys guard against that, not rules.
     doc::State once = fresh;
     for (const auto& op : first.kept) doc::apply(once, op);
-    const auto again = detail::run_rules(rules, once, &before, local);
-    doc::State twice = once;
+    const std::vector<LocalChangeset<doc::Operation>> recovered{{ClientVersion{1}, 0, first.kept}};
+    const auto again = detail::run_rules(rules, fresh, &once, recovered);
+    doc::State twice = fresh;
     for (const auto& op : again.kept) doc::apply(twice, op);
     if (again.failed) broken.push_back("recovering twice failed where once succeeded");
     else if (!(twice == once)) broken.push_back("recovering twice differs from recovering once");
+
+    // 7. No resurrection: what the fresh copy lacks comes back only by a local create or insert.
+    for (auto& words : detail::resurrected(fresh, once, local)) broken.push_back(std::move(words));
 
     // 4. Local: an unrelated object on the server changes no outcome.
     doc::State wider = fresh;

@@ -40,6 +40,10 @@ struct LinkSession {
     ClientIdent ident = 0;
     Epoch epoch = 0;
     SchemaVersion schema_version = 0;
+    /// The last client version the server acknowledged to this client: as its Hello says, then
+    /// as acknowledged on this link. Above what the server holds, the server lost acknowledged
+    /// changes (a restore) though the client's download cursor may not show it.
+    ClientVersion upload_acked = 0;
 };
 
 /// The in-process reference server.
@@ -121,6 +125,11 @@ public:
         data_.floor = {};
         data_.clients.clear();
         fresh_cache_.reset();
+        // The kept data is not in the new epoch's history: a client must start from a fresh copy.
+        if (data_.state.object_count() != 0) {
+            append(0, 0, {});
+            compact(data_.latest.version);
+        }
     }
 
     /// A destructive schema change: `migrate` rewrites the data (for example, changes a field's
@@ -234,12 +243,16 @@ private:
         if (salt_of(cursor.version) != cursor.salt && cursor.version != 0)
             return error(server_code::diverging_histories, ServerAction::reset,
                          "the client's history diverges from the server's");
+        if (link.upload_acked > data_.clients.at(ident).last_integrated)
+            return error(server_code::bad_client_version, ServerAction::reset,
+                         "the server no longer has changes it acknowledged to this client (was it restored from a backup?)");
         return std::nullopt;
     }
 
     void on(LinkSession& link, protocol::Hello&& m, std::vector<ServerMessage>& out) {
         protocol::Welcome w;
         link.hello_seen = true;
+        link.upload_acked = m.upload_acked;
         link.epoch = m.epoch;
         link.schema_version = m.schema_version;
         const bool same_epoch = m.epoch == 0 || m.epoch == data_.epoch;
@@ -294,6 +307,7 @@ private:
                 ack.integrated.emplace_back(at->first, at->second);
         }
         ack.client_version = client.last_integrated;
+        link.upload_acked = std::max(link.upload_acked, ack.client_version);
         out.push_back(std::move(ack));
     }
 
@@ -339,11 +353,16 @@ private:
             fresh_fault_ = FreshCopyFault::none;
         if (fresh_fault_ == FreshCopyFault::truncate && c.bytes.empty()) fresh_fault_ = FreshCopyFault::none;
         c.probes = probe(m.probe_versions);
+        c.integrated_from_requester = last_integrated(m.ident);
+        // A forgotten client's record is gone, but its changesets are still in the history.
+        for (const auto& e : data_.history)
+            if (e.origin == m.ident && m.ident != 0)
+                c.integrated_from_requester = std::max(c.integrated_from_requester, e.client_version);
         out.push_back(std::move(c));
     }
 
-    /// What the server holds at each version: compacted versions count as present, of unknown
-    /// origin.
+    /// What the server holds at each version: compacted versions count as present, marked as
+    /// compacted (of unknown origin).
     std::vector<protocol::Probe> probe(const std::vector<std::uint64_t>& versions) const {
         std::vector<protocol::Probe> out;
         out.reserve(versions.size());
@@ -351,6 +370,7 @@ private:
             protocol::Probe p{v, false, 0, 0};
             if (v != 0 && v <= data_.floor.version) {
                 p.present = true;
+                p.compacted = true;
             } else if (v <= data_.latest.version) {
                 auto it = std::lower_bound(data_.history.begin(), data_.history.end(), v,
                                            [](const auto& e, std::uint64_t x) { return e.server_version < x; });
