@@ -116,6 +116,14 @@ public:
         return out;
     }
 
+    /// Whether any local changeset is unacknowledged, without copying them (the session asks on
+    /// every poll): a binary search past the base, then the few acknowledged changesets the
+    /// server has not sent back yet.
+    bool has_unsynced() const noexcept {
+        return std::any_of(history_.begin() + static_cast<std::ptrdiff_t>(first_pending()), history_.end(),
+                           [](const Entry& e) { return !e.changeset.acknowledged(); });
+    }
+
     /// Acknowledged local changesets integrated above `server_version`, oldest first (retained
     /// ones only; see `set_retention`).
     std::vector<LocalChangeset<doc::Operation>> acknowledged_after(std::uint64_t server_version) const {

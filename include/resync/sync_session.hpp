@@ -144,7 +144,7 @@ public:
     /// True when nothing is left to do: synced both ways and no reset in flight.
     bool idle() const {
         return state_ == SessionState::syncing && caught_up_ && !pull_.outstanding && !upload_.outstanding &&
-               !store_.sync_state().pending_reset && store_.unsynced().empty();
+               !store_.sync_state().pending_reset && !has_unsynced();
     }
 
     // ------------------------------------------------------------------ resets
@@ -468,14 +468,14 @@ private:
     }
 
     void send_upload() {
-        auto unsynced = store_.unsynced();
         // Nothing left to upload (an ack that was lost is made good by the download that brought
         // our changesets back): nothing is outstanding either, or the session never goes idle
         // and a reset's record never clears.
-        if (unsynced.empty()) {
+        if (!has_unsynced()) {
             upload_ = {};
             return;
         }
+        auto unsynced = store_.unsynced();
         const std::size_t max = policy_.replay().max_changesets_per_upload();
         if (unsynced.size() > max) unsynced.resize(max);
         const SyncState& s = store_.sync_state();
@@ -794,7 +794,7 @@ private:
     void acknowledge_reset_if_done() {
         const auto& record = store_.sync_state().pending_reset;
         if (!record || record->phase < ResetPhase::commit) return;
-        if (!caught_up_ || upload_.outstanding || !store_.unsynced().empty()) return;
+        if (!caught_up_ || upload_.outstanding || has_unsynced()) return;
         SyncState s = store_.sync_state();
         s.pending_reset.reset();
         if (auto ec = store_.write_sync_state(s)) fail_soft(ec, "clearing the pending-reset record");
@@ -887,6 +887,15 @@ private:
     }
 
     // ------------------------------------------------------------------ helpers
+
+    // Asked on every poll: the store's own answer when it has one (no copy of the changesets).
+    bool has_unsynced() const {
+        if constexpr (store_requirements::reports_unsynced<S>) {
+            return store_.has_unsynced();
+        } else {
+            return !store_.unsynced().empty();
+        }
+    }
 
     void account_unsynced() {
         Run& r = *run_;

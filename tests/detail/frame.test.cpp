@@ -42,8 +42,8 @@ std::string bytes_of(std::initializer_list<unsigned> list) {
 
 TEST_CASE("crc32 of \"123456789\" is the standard check value 0xCBF43926", "[detail][crc32]") {
     CHECK(crc32("123456789") == 0xCBF43926U);
-    static_assert(resync::detail::crc32_table[1] == 0x77073096U);
-    static_assert(resync::detail::crc32_table[255] == 0x2D02EF8DU);
+    static_assert(resync::detail::crc32_tables[0][1] == 0x77073096U);
+    static_assert(resync::detail::crc32_tables[0][255] == 0x2D02EF8DU);
 }
 
 TEST_CASE("crc32 of nothing is zero and other known vectors match", "[detail][crc32]") {
@@ -59,6 +59,27 @@ TEST_CASE("crc32 can be continued over a payload given in pieces", "[detail][crc
         CAPTURE(cut);
         CHECK(crc32(all.substr(cut), crc32(all.substr(0, cut))) == 0xCBF43926U);
     }
+}
+
+TEST_CASE("crc32 eight bytes at a time equals the bytewise definition at every length and alignment",
+          "[detail][crc32]") {
+    const auto bytewise = [](std::string_view bytes) {
+        std::uint32_t c = 0xFFFFFFFFU;
+        for (unsigned char b : bytes) {
+            c ^= b;
+            for (int k = 0; k < 8; ++k) c = (c & 1U) ? 0xEDB88320U ^ (c >> 1) : c >> 1;
+        }
+        return ~c;
+    };
+    std::string data(80, '\0');
+    std::uint32_t x = 12345;
+    for (char& ch : data) ch = static_cast<char>((x = x * 1103515245U + 12345U) >> 24);
+    for (std::size_t off = 0; off < 8; ++off)
+        for (std::size_t len = 0; off + len <= data.size(); ++len) {
+            const std::string_view piece(data.data() + off, len);
+            CAPTURE(off, len);
+            REQUIRE(crc32(piece) == bytewise(piece));
+        }
 }
 
 // ------------------------------------------------------------------------------------ frame

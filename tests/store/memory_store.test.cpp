@@ -464,6 +464,7 @@ TEST_CASE("property: integrating random server histories under random local writ
             }
             REQUIRE(store.state() == ref.expected_state());
             REQUIRE(store.unsynced() == ref.expected_unsynced());
+            REQUIRE(store.has_unsynced() == !ref.expected_unsynced().empty());
             REQUIRE(store.acknowledged_after(0) == ref.expected_acknowledged());
             REQUIRE(store.sync_state().download == ref.cursor());
             REQUIRE(store.sync_state().upload_acked == ref.upload_acked);

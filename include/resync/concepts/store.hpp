@@ -77,6 +77,13 @@ concept commits_reset =
         { s.commit_reset(std::move(c)) } -> std::same_as<Result<typename S::snapshot_type>>;
     };
 
+/// Optional: an answer to "is anything unsynced?" without listing it. The session asks on every
+/// poll; without it, it lists `unsynced()` and tests emptiness.
+template <class S>
+concept reports_unsynced = requires(const S& s) {
+    { s.has_unsynced() } -> std::same_as<bool>;
+};
+
 /// Optional: a commit that writes only the objects that differ (used by `discard::Diff`).
 template <class S>
 concept commits_reset_by_diff =
