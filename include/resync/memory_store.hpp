@@ -25,6 +25,7 @@
 #include <iterator>
 #include <random>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -185,6 +186,11 @@ public:
     /// Decodes a fresh copy sent by the server.
     Result<doc::State> decode_snapshot(std::string_view bytes) const { return doc::decode_snapshot(bytes); }
 
+    /// Decodes a fresh copy kept in the pieces it arrived in, releasing each piece once decoded.
+    Result<doc::State> decode_snapshot_pieces(std::vector<std::string>&& pieces) const {
+        return doc::decode_snapshot(std::move(pieces));
+    }
+
     /// The one atomic commit of a reset: the fresh state becomes the base, the given history is
     /// applied on top as unsynced local changes, the sync state is replaced. Returns the old
     /// state, moved aside rather than copied.
@@ -198,36 +204,20 @@ public:
     /// The one atomic commit of a reset, writing only the objects that differ: objects equal in
     /// both states are not touched (their identity and address are kept).
     Result<DiffStats> commit_reset_diff(ResetCommit<doc::State, doc::Operation>&& c) {
+        auto done = commit_reset_diff_keeping_before(std::move(c));
+        if (!done) return done.error();
+        return done->stats;
+    }
+
+    /// `commit_reset_diff`, also handing back the old state. It is assembled by moves, never
+    /// copied: the objects the commit replaced or erased, and the staged copies of the objects it
+    /// left unchanged (equal to the live ones, which stay in place).
+    Result<DiffCommit<doc::State>> commit_reset_diff_keeping_before(ResetCommit<doc::State, doc::Operation>&& c) {
         auto staged = stage(std::move(c));
-        DiffStats stats;
-        for (auto& [name, target] : staged.state.collections) {
-            auto& live = state_.collections[name];
-            for (auto& [key, obj] : target) {
-                auto it = live.find(key);
-                if (it == live.end()) {
-                    live.emplace(key, std::move(obj));
-                    ++stats.created;
-                } else if (it->second != obj) {
-                    it->second = std::move(obj);
-                    ++stats.updated;
-                } else {
-                    ++stats.unchanged;
-                }
-            }
-        }
-        for (auto& [name, live] : state_.collections) {
-            auto target = staged.state.collections.find(name);
-            for (auto it = live.begin(); it != live.end();) {
-                if (target == staged.state.collections.end() || !target->second.contains(it->first)) {
-                    it = live.erase(it);
-                    ++stats.erased;
-                } else {
-                    ++it;
-                }
-            }
-        }
+        doc::State before = make_room_for_diff(staged.state);
+        const DiffStats stats = diff_into(staged.state, before);
         adopt(std::move(staged));
-        return stats;
+        return DiffCommit<doc::State>{stats, std::move(before)};
     }
 
     // ------------------------------------------------------------------ quarantine
@@ -369,6 +359,73 @@ private:
             s.history.push_back(std::move(e));
         }
         return s;
+    }
+
+    // Every allocation the diff needs, made before the live state changes, so that `diff_into`
+    // only moves map nodes and cannot fail half-way: the old state's collections (to receive its
+    // objects), and room in each live collection for the objects the fresh state adds. Returns
+    // the empty before-state. Only empty collections are added to the live state here.
+    doc::State make_room_for_diff(const doc::State& fresh) {
+        doc::State before;
+        for (const auto& [name, live] : state_.collections) {
+            auto& aside = before.collections.try_emplace(name).first->second;
+            // A collection the fresh state drops is handed over whole, needing no room.
+            if (fresh.collections.contains(name)) aside.reserve(live.size());
+        }
+        for (const auto& [name, target] : fresh.collections) {
+            auto& live = state_.collections.try_emplace(name).first->second;
+            std::size_t added = 0;
+            for (const auto& [key, obj] : target) added += !live.contains(key);
+            live.reserve(live.size() + added);
+        }
+        return before;
+    }
+
+    // Makes the live state equal to `fresh` by moving map nodes, and `before` (prepared by
+    // `make_room_for_diff`) equal to the old live state: erased objects move from the live state
+    // to `before`; changed ones swap values with their fresh twins, which then go to `before`;
+    // unchanged ones stay live, their fresh copies going to `before`; created ones move in.
+    // Allocates nothing, so it cannot fail half-way; `fresh` is left empty.
+    DiffStats diff_into(doc::State& fresh, doc::State& before) noexcept {
+        DiffStats stats;
+        for (auto& [name, target] : fresh.collections) {
+            auto& live = state_.collections.find(name)->second;
+            const auto aside = before.collections.find(name); // end() for a new collection, then unused
+            // Erased first, while every live object is an old one.
+            for (auto it = live.begin(); it != live.end();) {
+                const auto next = std::next(it);
+                if (!target.contains(it->first)) {
+                    aside->second.insert(live.extract(it));
+                    ++stats.erased;
+                }
+                it = next;
+            }
+            for (auto it = target.begin(); it != target.end();) {
+                const auto next = std::next(it);
+                const auto old = live.find(it->first);
+                if (old == live.end()) {
+                    live.insert(target.extract(it));
+                    ++stats.created;
+                } else {
+                    if (old->second != it->second) {
+                        std::swap(old->second, it->second);
+                        ++stats.updated;
+                    } else {
+                        ++stats.unchanged;
+                    }
+                    aside->second.insert(target.extract(it));
+                }
+                it = next;
+            }
+        }
+        // Collections the fresh state does not have: all their objects are erased (the live
+        // state keeps the collection, empty).
+        for (auto& [name, live] : state_.collections) {
+            if (fresh.collections.contains(name)) continue;
+            stats.erased += live.size();
+            before.collections.find(name)->second.swap(live);
+        }
+        return stats;
     }
 
     void adopt(Staged&& s) {
