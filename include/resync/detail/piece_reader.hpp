@@ -31,6 +31,12 @@ public:
     unsigned char peek() const noexcept { return static_cast<unsigned char>(pieces_[piece_][pos_]); }
     /// Copies the next `n` bytes to `out`. Requires `n <= remaining()`.
     void read(char* out, std::size_t n) noexcept {
+        // Most reads lie within one piece: copy them directly.
+        if (piece_ < pieces_.size() && n <= pieces_[piece_].size() - pos_) {
+            std::memcpy(out, pieces_[piece_].data() + pos_, n);
+            consume(n);
+            return;
+        }
         while (n > 0) {
             const std::size_t k = std::min(n, pieces_[piece_].size() - pos_);
             std::memcpy(out, pieces_[piece_].data() + pos_, k);
@@ -41,6 +47,11 @@ public:
     }
     /// The next `n` bytes as a string. Requires `n <= remaining()`.
     std::string take(std::size_t n) {
+        if (piece_ < pieces_.size() && n <= pieces_[piece_].size() - pos_) {
+            std::string s(pieces_[piece_].data() + pos_, n);
+            consume(n);
+            return s;
+        }
         std::string s(n, '\0');
         read(s.data(), n);
         return s;
@@ -58,7 +69,7 @@ private:
     void consume(std::size_t k) noexcept {
         pos_ += k;
         remaining_ -= k;
-        settle();
+        if (pos_ == pieces_[piece_].size()) settle();
     }
     // Releases every piece read to its end, so `pieces_[piece_]` has a byte to read unless
     // everything has been read.
