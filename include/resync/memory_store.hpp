@@ -25,6 +25,7 @@
 #include <iterator>
 #include <random>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -193,6 +194,11 @@ public:
     /// Decodes a fresh copy sent by the server.
     Result<doc::State> decode_snapshot(std::string_view bytes) const { return doc::decode_snapshot(bytes); }
 
+    /// Decodes a fresh copy kept in the pieces it arrived in, releasing each piece once decoded.
+    Result<doc::State> decode_snapshot_pieces(std::vector<std::string>&& pieces) const {
+        return doc::decode_snapshot(std::move(pieces));
+    }
+
     /// The one atomic commit of a reset: the fresh state becomes the base, the given history is
     /// applied on top as unsynced local changes, the sync state is replaced. Returns the old
     /// state, moved aside rather than copied.
@@ -206,36 +212,16 @@ public:
     /// The one atomic commit of a reset, writing only the objects that differ: objects equal in
     /// both states are not touched (their identity and address are kept).
     Result<DiffStats> commit_reset_diff(ResetCommit<doc::State, doc::Operation>&& c) {
-        auto staged = stage(std::move(c));
-        DiffStats stats;
-        for (auto& [name, target] : staged.state.collections) {
-            auto& live = state_.collections[name];
-            for (auto& [key, obj] : target) {
-                auto it = live.find(key);
-                if (it == live.end()) {
-                    live.emplace(key, std::move(obj));
-                    ++stats.created;
-                } else if (it->second != obj) {
-                    it->second = std::move(obj);
-                    ++stats.updated;
-                } else {
-                    ++stats.unchanged;
-                }
-            }
-        }
-        for (auto& [name, live] : state_.collections) {
-            auto target = staged.state.collections.find(name);
-            for (auto it = live.begin(); it != live.end();) {
-                if (target == staged.state.collections.end() || !target->second.contains(it->first)) {
-                    it = live.erase(it);
-                    ++stats.erased;
-                } else {
-                    ++it;
-                }
-            }
-        }
-        adopt(std::move(staged));
-        return stats;
+        return commit_diff(std::move(c), nullptr);
+    }
+
+    /// `commit_reset_diff`, also handing back the old state. It is assembled by moves, never
+    /// copied: the objects the commit replaced or erased, and the staged copies of the objects it
+    /// left unchanged (equal to the live ones, which stay in place).
+    Result<DiffCommit<doc::State>> commit_reset_diff_keeping_before(ResetCommit<doc::State, doc::Operation>&& c) {
+        doc::State before;
+        const DiffStats stats = commit_diff(std::move(c), &before);
+        return DiffCommit<doc::State>{stats, std::move(before)};
     }
 
     // ------------------------------------------------------------------ quarantine
@@ -377,6 +363,100 @@ private:
             s.history.push_back(std::move(e));
         }
         return s;
+    }
+
+    // The minimal-diff commit; the old state goes to `before` when given.
+    DiffStats commit_diff(ResetCommit<doc::State, doc::Operation>&& c, doc::State* before) {
+        auto staged = stage(std::move(c));
+        make_room_for_diff(staged.state, before);
+        const DiffStats stats = diff_into(staged.state, before);
+        adopt(std::move(staged));
+        return stats;
+    }
+
+    // Every allocation the diff needs, made before the live state changes, so that `diff_into`
+    // only moves map nodes and cannot fail half-way: room in each live collection for the objects
+    // the fresh state adds and, when the before-state is kept, its collections (to receive the old
+    // objects). Only empty collections are added to the live state here.
+    void make_room_for_diff(const doc::State& fresh, doc::State* before) {
+        if (before) {
+            for (const auto& [name, live] : state_.collections) {
+                auto& aside = before->collections.try_emplace(name).first->second;
+                // A collection the fresh state drops is handed over whole, needing no room.
+                if (fresh.collections.contains(name)) make_room(aside, live.size());
+            }
+        }
+        for (const auto& [name, target] : fresh.collections) {
+            auto& live = state_.collections.try_emplace(name).first->second;
+            // Counting the added objects costs a lookup each: only when the table may be short.
+            if (has_room(live, live.size() + target.size())) continue;
+            std::size_t added = 0;
+            for (const auto& [key, obj] : target) added += !live.contains(key);
+            make_room(live, live.size() + added);
+        }
+    }
+
+    // Whether `c` holds `n` objects without growing its table (an insert that grows it allocates).
+    static bool has_room(const doc::Collection& c, std::size_t n) noexcept {
+        return static_cast<double>(n) < static_cast<double>(c.bucket_count()) * static_cast<double>(c.max_load_factor());
+    }
+
+    // Grows `c`'s table to hold `n` objects (`reserve` alone may also shrink it, rehashing all).
+    static void make_room(doc::Collection& c, std::size_t n) {
+        if (!has_room(c, n)) c.reserve(n);
+    }
+
+    // Makes the live state equal to `fresh` by moving map nodes, and `before` (if given, prepared
+    // by `make_room_for_diff`) equal to the old live state: erased objects move from the live
+    // state to `before`; changed ones swap values with their fresh twins, which then go to
+    // `before`; unchanged ones stay live, their fresh copies going to `before`; created ones move
+    // in. Without `before`, what would go there is left in `fresh` (erased objects are dropped).
+    // Allocates nothing, so it cannot fail half-way.
+    DiffStats diff_into(doc::State& fresh, doc::State* before) noexcept {
+        DiffStats stats;
+        for (auto& [name, target] : fresh.collections) {
+            auto& live = state_.collections.find(name)->second;
+            // Where the old objects go: null without a before-state, or for a new collection.
+            doc::Collection* aside = nullptr;
+            if (before)
+                if (auto a = before->collections.find(name); a != before->collections.end()) aside = &a->second;
+            // Erased first, while every live object is an old one.
+            for (auto it = live.begin(); it != live.end();) {
+                const auto next = std::next(it);
+                if (!target.contains(it->first)) {
+                    if (aside) aside->insert(live.extract(it));
+                    else live.erase(it);
+                    ++stats.erased;
+                }
+                it = next;
+            }
+            for (auto it = target.begin(); it != target.end();) {
+                const auto next = std::next(it);
+                const auto old = live.find(it->first);
+                if (old == live.end()) {
+                    live.insert(target.extract(it));
+                    ++stats.created;
+                } else {
+                    if (old->second != it->second) {
+                        std::swap(old->second, it->second);
+                        ++stats.updated;
+                    } else {
+                        ++stats.unchanged;
+                    }
+                    if (aside) aside->insert(target.extract(it));
+                }
+                it = next;
+            }
+        }
+        // Collections the fresh state does not have: all their objects are erased (the live
+        // state keeps the collection, empty).
+        for (auto& [name, live] : state_.collections) {
+            if (fresh.collections.contains(name)) continue;
+            stats.erased += live.size();
+            if (before) before->collections.find(name)->second.swap(live);
+            else live.clear();
+        }
+        return stats;
     }
 
     void adopt(Staged&& s) {

@@ -38,4 +38,12 @@ struct DiffStats {
     friend bool operator==(const DiffStats&, const DiffStats&) = default;
 };
 
+/// What a minimal-diff commit that keeps the before-state hands back: what it wrote, and the
+/// state the store held before the commit.
+template <class Snapshot>
+struct DiffCommit {
+    DiffStats stats;
+    Snapshot before;
+};
+
 } // namespace resync

@@ -11,6 +11,7 @@
 #include <resync/discard/replace.hpp>
 #include <resync/recover/none.hpp>
 #include <resync/detail/session_checks.hpp>
+#include <resync/detail/staged_copy.hpp>
 #include <resync/error.hpp>
 #include <resync/history.hpp>
 #include <resync/protocol.hpp>
@@ -243,7 +244,7 @@ private:
         std::vector<protocol::Probe> probes;                     ///< the server's answers
         ClientVersion integrated_by_server = 0; ///< unsynced changes up to this are already in the copy
         // fetch
-        std::string staged;
+        detail::StagedCopy staged;
         std::optional<protocol::FreshChunk> header; ///< position, epoch, ident of the copy being fetched
         std::uint32_t damaged_copies = 0;
         Clock::time_point phase_started = Clock::now();
@@ -373,10 +374,6 @@ private:
         if (new_copy) {
             if (c.offset != 0) return; // a stale piece of a copy we no longer fetch
             r.staged.clear();
-            // Room for the whole copy at once, so staging never reallocates: no copy per growth
-            // step, and no peak of twice the copy. Bounded: the size is only the server's word
-            // (an untouched reservation costs address space, not memory).
-            r.staged.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(c.total_bytes, max_staged_reserve)));
             r.header = protocol::FreshChunk{c.position, c.epoch, c.schema_version, c.new_ident, c.total_bytes, 0, {}, {}};
             r.probes = std::move(c.probes);
             r.integrated_by_server = c.integrated_from_requester;
@@ -390,7 +387,7 @@ private:
         }
         if (r.staged.size() + c.bytes.size() > c.total_bytes)
             return restart_fetch(errc::fresh_copy_corrupt, "the fresh copy is longer than announced");
-        r.staged += c.bytes;
+        r.staged.append(std::move(c.bytes));
         if (progress_) progress_(Progress{ResetPhase::fetch, r.staged.size(), c.total_bytes});
         if (r.staged.size() == c.total_bytes) finish_reset();
     }
@@ -607,9 +604,6 @@ private:
         return next;
     }
 
-    /// The most a fresh copy's announced size reserves up front (larger copies grow as they come).
-    static constexpr std::uint64_t max_staged_reserve = std::uint64_t{1} << 30;
-
     /// What the strategy does when recovery fails or is not allowed.
     static constexpr ResetMode fallback_mode = P::fallback_type::mode;
 
@@ -658,12 +652,23 @@ private:
         fresh_ = {};
     }
 
+    /// Decodes the staged pieces, releasing each as it is decoded when the store can; otherwise
+    /// joined (releasing each piece once copied) for `decode_snapshot`.
+    Result<snapshot_type> decode_fresh_copy(std::vector<std::string>&& pieces) const {
+        if constexpr (store_requirements::decodes_snapshot_pieces<S>) {
+            return store_.decode_snapshot_pieces(std::move(pieces));
+        } else {
+            const std::string whole = detail::StagedCopy::join(std::move(pieces));
+            return store_.decode_snapshot(whole);
+        }
+    }
+
     void finish_reset() {
         Run& r = *run_;
-        auto fresh = store_.decode_snapshot(r.staged);
+        const auto copy_bytes = r.staged.size();
+        auto fresh = decode_fresh_copy(r.staged.take());
         if (!fresh) return restart_fetch(errc::fresh_copy_corrupt, "the fresh copy failed its integrity check");
-        r.report.fresh_copy_bytes = r.staged.size();
-        std::string().swap(r.staged);
+        r.report.fresh_copy_bytes = copy_bytes;
         end_phase(ResetPhase::fetch);
 
         // Phase 5 - recover, on the staged copy only. The application may have written while the
@@ -746,7 +751,11 @@ private:
         begin_phase(ResetPhase::commit);
         std::optional<snapshot_type> before_copy;
         using D = typename P::discard_type;
-        if constexpr (P::backup_type::keeps_before_state && !std::is_same_v<D, discard::Replace>)
+        // The before-state comes back from the commit when the policy can hand it back without a
+        // copy (Replace moves it aside, Diff on a store that keeps it); otherwise copy it now.
+        constexpr bool commit_keeps_before = discard_requirements::commits_keeping_before<D, S>;
+        if constexpr (P::backup_type::keeps_before_state && !std::is_same_v<D, discard::Replace> &&
+                      !commit_keeps_before)
             before_copy = store_.export_snapshot();
         r.report.objects_before = object_count(store_);
         ResetCommit<snapshot_type, operation_type> commit{std::move(*fresh), std::move(history), SyncState{},
@@ -760,7 +769,12 @@ private:
         commit.sync_state.pending_reset = r.record;
         std::optional<DiscardOutcome<snapshot_type>> outcome;
         if (auto e = guarded(ResetPhase::commit, errc::store_failure, [&]() -> std::error_code {
-                auto out = policy_.discard().commit(store_, std::move(commit));
+                auto out = [&] {
+                    if constexpr (P::backup_type::keeps_before_state && commit_keeps_before)
+                        return policy_.discard().commit_keeping_before(store_, std::move(commit));
+                    else
+                        return policy_.discard().commit(store_, std::move(commit));
+                }();
                 if (!out) return out.error();
                 outcome = std::move(*out);
                 return {};

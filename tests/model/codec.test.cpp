@@ -487,3 +487,65 @@ TEST_CASE("a correctly framed snapshot with bytes after the state is fresh_copy_
     payload.push_back('\0');
     CHECK(doc::decode_snapshot(framed(payload)).error() == errc::fresh_copy_corrupt);
 }
+
+// ------------------------------------------------------------------------ snapshots in pieces
+
+namespace {
+
+/// `bytes` cut into pieces of `size` bytes (the last may be shorter), with an empty piece
+/// between every two, as a transport may deliver them.
+std::vector<std::string> in_pieces(std::string_view bytes, std::size_t size) {
+    std::vector<std::string> pieces;
+    for (std::size_t at = 0; at < bytes.size(); at += size) {
+        if (!pieces.empty()) pieces.emplace_back();
+        pieces.emplace_back(bytes.substr(at, size));
+    }
+    return pieces;
+}
+
+/// Checks that decoding `bytes` in pieces of every tested size gives what decoding them whole
+/// gives: the same state, or the same error.
+void check_pieces_decode_as_whole(std::string_view bytes) {
+    const auto whole = doc::decode_snapshot(bytes);
+    for (std::size_t size : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{23}, std::size_t{24},
+                             std::size_t{25}, std::size_t{64}, bytes.size() + 1}) {
+        CAPTURE(bytes.size(), size);
+        const auto pieces = doc::decode_snapshot(in_pieces(bytes, size));
+        REQUIRE(pieces.has_value() == whole.has_value());
+        if (whole) {
+            CHECK(*pieces == *whole);
+        } else {
+            CHECK(pieces.error() == whole.error());
+        }
+    }
+}
+
+} // namespace
+
+TEST_CASE("a snapshot decoded from pieces equals the snapshot decoded whole, however it is cut",
+          "[model][codec][snapshot][pieces]") {
+    for (const doc::State& s : {doc::State{}, sample_state()}) check_pieces_decode_as_whole(doc::encode_snapshot(s));
+    const auto none = doc::decode_snapshot(std::vector<std::string>{});
+    REQUIRE_FALSE(none.has_value());
+    CHECK(none.error() == errc::fresh_copy_truncated);
+}
+
+TEST_CASE("a snapshot in pieces cut short, altered, extended or of another kind gives the same error as whole",
+          "[model][codec][snapshot][pieces][bad-input]") {
+    const std::string bytes = sample_snapshot();
+    for (std::size_t n = 0; n < bytes.size(); ++n) check_pieces_decode_as_whole(std::string_view(bytes).substr(0, n));
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        std::string damaged = bytes;
+        damaged[i] = static_cast<char>(static_cast<unsigned char>(damaged[i]) ^ 0xFFU);
+        check_pieces_decode_as_whole(damaged);
+    }
+    check_pieces_decode_as_whole(bytes + '\0');
+    check_pieces_decode_as_whole(bytes + bytes);
+    const std::string payload = sample_snapshot().substr(payload_at);
+    check_pieces_decode_as_whole(framed(payload, doc::snapshot_format + 1));
+    check_pieces_decode_as_whole(framed(payload + '\0'));
+    std::string hostile;
+    BinaryWriter w(hostile);
+    w.u64(std::uint64_t{1} << 62);
+    check_pieces_decode_as_whole(framed(hostile));
+}

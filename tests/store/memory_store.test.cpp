@@ -3,6 +3,7 @@
 // a from-scratch reference model), malformed input, the reset commits, and history retention.
 #include <resync/error.hpp>
 #include <resync/memory_store.hpp>
+#include <resync/model/codec.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -608,6 +609,130 @@ TEST_CASE("commit_reset_diff writes exactly the objects that differ and keeps un
         CHECK(again->written() == 0);
         CHECK(&store.state().collections.at("c").at("u") == u_before);
         CHECK(store.unsynced().empty());
+    }
+}
+
+namespace {
+
+/// A small random state over few names, so that two of them share collections and keys.
+doc::State random_state(std::mt19937_64& rng) {
+    auto below = [&](std::uint64_t n) { return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng); };
+    doc::State s;
+    for (const char* name : {"a", "b", "c"}) {
+        if (below(4) == 0) continue; // sometimes the collection is absent
+        auto& c = s.collections[name];
+        for (int key = 0; key < 8; ++key) {
+            if (below(3) == 0) continue;
+            auto& obj = c[std::to_string(key)];
+            for (const char* field : {"x", "y"})
+                if (below(2) == 0) obj.insert_or_assign(field, I(static_cast<std::int64_t>(below(3))));
+        }
+    }
+    return s;
+}
+
+/// A store holding `state` as its synced base, with no local changes.
+MemoryStore store_holding(const doc::State& state) {
+    MemoryStore store(7);
+    SyncState st;
+    st.client_ident = 1;
+    REQUIRE_FALSE(store.write_sync_state(st));
+    REQUIRE(store.commit_reset({state, {}, st}));
+    return store;
+}
+
+} // namespace
+
+TEST_CASE("commit_reset_diff_keeping_before hands back exactly the old state, with commit_reset_diff's stats",
+          "[store][memory][reset][diff]") {
+    std::mt19937_64 rng(20261126);
+    for (int round = 0; round < 300; ++round) {
+        CAPTURE(round);
+        const doc::State old_state = random_state(rng);
+        const doc::State fresh = random_state(rng);
+        SyncState next;
+        next.client_ident = 2;
+        next.download = {12, 0x12};
+
+        MemoryStore plain = store_holding(old_state);
+        MemoryStore keeping = store_holding(old_state);
+        // Objects the fresh state leaves unchanged stay in place.
+        struct Kept {
+            std::string collection, key;
+            const doc::Object* address;
+        };
+        std::vector<Kept> kept;
+        for (const auto& [name, c] : keeping.state().collections)
+            for (const auto& [key, obj] : c)
+                if (const doc::Object* f = fresh.find(name, key); f && *f == obj) kept.push_back({name, key, &obj});
+
+        auto stats = plain.commit_reset_diff({fresh, {}, next});
+        auto done = keeping.commit_reset_diff_keeping_before({fresh, {}, next});
+        REQUIRE(stats);
+        REQUIRE(done);
+        CHECK(done->stats == *stats);
+        CHECK(done->before == old_state);
+        CHECK(done->before.collections.size() == old_state.collections.size()); // empty ones too
+        CHECK(keeping.state() == fresh);
+        CHECK(Observed(keeping) == Observed(plain));
+        CHECK(done->stats.unchanged == kept.size());
+        for (const auto& k : kept) CHECK(keeping.state().find(k.collection, k.key) == k.address);
+    }
+}
+
+TEST_CASE("commit_reset_diff_keeping_before keeps the unsynced history it is given, as commit_reset_diff does",
+          "[store][memory][reset][diff]") {
+    MemoryStore store = store_with_ident(1);
+    put(store, "k", "x", I(1));
+    put(store, "e", "x", I(1));
+    const doc::State old_state = store.state();
+    doc::State fresh;
+    doc::apply(fresh, doc::Changeset{create_op("k"), set_op("k", "x", I(2))});
+    std::vector<Local> history{Local{5, 0, {create_op("n"), set_op("n", "x", S("mine"))}}};
+    SyncState next;
+    next.client_ident = 2;
+
+    auto done = store.commit_reset_diff_keeping_before({fresh, history, next});
+    REQUIRE(done);
+    CHECK(done->before == old_state);
+    CHECK(done->stats == DiffStats{1, 1, 1, 0});
+    CHECK(store.get("c", "n", "x") == S("mine"));
+    CHECK(store.get("c", "k", "x") == I(2));
+    CHECK(versions_of(store.unsynced()) == std::vector<ClientVersion>{5});
+    CHECK(store.sync_state() == next);
+}
+
+TEST_CASE("decode_snapshot_pieces decodes what decode_snapshot decodes, and damaged pieces are an error that "
+          "changes nothing",
+          "[store][memory][snapshot][pieces]") {
+    MemoryStore store = store_with_ident(1);
+    put(store, "k", "x", S("local"));
+    std::mt19937_64 rng(7);
+    const doc::State state = random_state(rng);
+    const std::string bytes = doc::encode_snapshot(state);
+    auto pieces_of = [&](const std::string& b, std::size_t size) {
+        std::vector<std::string> pieces;
+        for (std::size_t at = 0; at < b.size(); at += size) pieces.push_back(b.substr(at, size));
+        return pieces;
+    };
+    const Observed before(store);
+    for (std::size_t size : {std::size_t{1}, std::size_t{5}, std::size_t{24}, std::size_t{64}, bytes.size()}) {
+        CAPTURE(size);
+        auto decoded = store.decode_snapshot_pieces(pieces_of(bytes, size));
+        REQUIRE(decoded);
+        CHECK(*decoded == state);
+        CHECK(*decoded == *store.decode_snapshot(bytes));
+
+        auto cut_short = store.decode_snapshot_pieces(pieces_of(bytes.substr(0, bytes.size() - 1), size));
+        REQUIRE_FALSE(cut_short);
+        CHECK(cut_short.error() == errc::fresh_copy_truncated);
+
+        std::string damaged = bytes;
+        damaged[damaged.size() / 2] = static_cast<char>(damaged[damaged.size() / 2] ^ 0x5A);
+        auto corrupt = store.decode_snapshot_pieces(pieces_of(damaged, size));
+        REQUIRE_FALSE(corrupt);
+        CHECK(corrupt.error() == errc::fresh_copy_corrupt);
+        CHECK(Observed(store) == before);
     }
 }
 

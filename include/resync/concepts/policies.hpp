@@ -84,6 +84,14 @@ concept commits = requires(const D& d, S& s,
                            ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) {
     { d.commit(s, std::move(c)) } -> std::same_as<Result<DiscardOutcome<typename S::snapshot_type>>>;
 };
+/// Optional: the same commit, also filling `DiscardOutcome::before` with the old state without
+/// a copy taken first. The session uses it when the backup keeps the before-state; otherwise
+/// it copies the state before a commit that does not replace it.
+template <class D, class S>
+concept commits_keeping_before = requires(const D& d, S& s,
+                                          ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) {
+    { d.commit_keeping_before(s, std::move(c)) } -> std::same_as<Result<DiscardOutcome<typename S::snapshot_type>>>;
+};
 } // namespace discard_requirements
 
 /// Performs the one atomic commit that makes the live store equal the staged state.

@@ -12,6 +12,7 @@
 #include <concepts>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -90,6 +91,25 @@ concept commits_reset_by_diff =
     requires(S& s, ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) {
         { s.commit_reset_diff(std::move(c)) } -> std::same_as<Result<DiffStats>>;
     };
+
+/// Optional: the same minimal-diff commit, also handing back the state it replaced, assembled by
+/// moves (the objects it replaced or erased, and the staged copies of those it left unchanged)
+/// rather than copied first. Used by `discard::Diff` when the backup keeps the before-state.
+template <class S>
+concept commits_reset_diff_keeping_before =
+    requires(S& s, ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) {
+        { s.commit_reset_diff_keeping_before(std::move(c)) }
+            -> std::same_as<Result<DiffCommit<typename S::snapshot_type>>>;
+    };
+
+/// Optional: decodes a fresh copy kept in the pieces it arrived in, with the same checks and
+/// errors as `decode_snapshot` of the pieces joined, releasing each piece once decoded (so the
+/// whole encoded copy and the whole decoded state are not held at once). Without it, the
+/// session joins the pieces and calls `decode_snapshot`.
+template <class S>
+concept decodes_snapshot_pieces = requires(const S& s, std::vector<std::string>&& pieces) {
+    { s.decode_snapshot_pieces(std::move(pieces)) } -> std::same_as<Result<typename S::snapshot_type>>;
+};
 
 } // namespace store_requirements
 

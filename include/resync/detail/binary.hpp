@@ -3,11 +3,13 @@
 /// Little-endian binary writer and a bounds-checked reader. The reader never reads past its
 /// input: a short or malformed input sets `failed()` and yields zero values from then on.
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace resync::detail {
 
@@ -40,16 +42,49 @@ private:
     std::string& out_;
 };
 
-class BinaryReader {
+/// Bytes in one contiguous buffer: the byte source a `BinaryReader` reads by default.
+class ContiguousBytes {
 public:
-    explicit BinaryReader(std::string_view in) : in_(in) {}
+    explicit ContiguousBytes(std::string_view in) noexcept : in_(in) {}
+
+    std::size_t remaining() const noexcept { return in_.size() - pos_; }
+    /// The next byte, not consumed. Requires `remaining() > 0`.
+    unsigned char peek() const noexcept { return static_cast<unsigned char>(in_[pos_]); }
+    /// Copies the next `n` bytes to `out`. Requires `n <= remaining()`.
+    void read(char* out, std::size_t n) noexcept {
+        std::memcpy(out, in_.data() + pos_, n);
+        pos_ += n;
+    }
+    /// The next `n` bytes as a string. Requires `n <= remaining()`.
+    std::string take(std::size_t n) {
+        std::string s(in_.substr(pos_, n));
+        pos_ += n;
+        return s;
+    }
+
+private:
+    std::string_view in_;
+    std::size_t pos_ = 0;
+};
+
+/// The bounds-checked reader, over any byte source with `remaining()`, `peek()`, `read(out, n)`
+/// and `take(n)` (contiguous bytes, or a fresh copy kept in pieces: detail/piece_reader.hpp).
+template <class Bytes>
+class BasicBinaryReader {
+public:
+    template <class... A>
+        requires std::constructible_from<Bytes, A&&...>
+    explicit BasicBinaryReader(A&&... in) : in_(std::forward<A>(in)...) {}
 
     bool failed() const noexcept { return failed_; }
-    bool at_end() const noexcept { return pos_ == in_.size(); }
-    std::size_t remaining() const noexcept { return in_.size() - pos_; }
+    bool at_end() const noexcept { return in_.remaining() == 0; }
+    std::size_t remaining() const noexcept { return in_.remaining(); }
     void fail() noexcept { failed_ = true; }
 
     std::uint8_t u8() { return fixed<std::uint8_t>(); }
+    /// The next byte without consuming it; 0 after a failure or at the end (where the next read
+    /// fails).
+    std::uint8_t peek_u8() const { return failed_ || remaining() < 1 ? 0 : in_.peek(); }
     std::uint32_t u32() { return fixed<std::uint32_t>(); }
     std::uint64_t u64() { return fixed<std::uint64_t>(); }
     std::int64_t i64() { return static_cast<std::int64_t>(fixed<std::uint64_t>()); }
@@ -63,9 +98,7 @@ public:
     std::string str() {
         std::uint64_t n = u64();
         if (failed_ || n > remaining()) { failed_ = true; return {}; }
-        std::string s(in_.substr(pos_, n));
-        pos_ += n;
-        return s;
+        return in_.take(static_cast<std::size_t>(n));
     }
     /// A count of items that each take at least `min_item_bytes`; a count the remaining input
     /// cannot hold fails, so hostile counts never drive huge allocations.
@@ -79,15 +112,18 @@ private:
     template <class U>
     U fixed() {
         if (failed_ || remaining() < sizeof(U)) { failed_ = true; return 0; }
+        char bytes[sizeof(U)];
+        in_.read(bytes, sizeof(U));
         U v = 0;
         for (std::size_t i = 0; i < sizeof(U); ++i)
-            v |= static_cast<U>(static_cast<U>(static_cast<unsigned char>(in_[pos_ + i])) << (8 * i));
-        pos_ += sizeof(U);
+            v |= static_cast<U>(static_cast<U>(static_cast<unsigned char>(bytes[i])) << (8 * i));
         return v;
     }
-    std::string_view in_;
-    std::size_t pos_ = 0;
+    Bytes in_;
     bool failed_ = false;
 };
+
+/// The reader over contiguous bytes.
+using BinaryReader = BasicBinaryReader<ContiguousBytes>;
 
 } // namespace resync::detail

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace resync::detail {
 
@@ -39,27 +40,63 @@ struct Unframed {
     std::uint64_t declared_size = 0; ///< the payload size the header announces (0 if unreadable)
 };
 
-/// Checks a frame and returns a view of its payload. Never reads past `bytes`.
-inline Unframed unframe(std::string_view bytes, std::string_view magic, std::uint32_t max_version) {
+/// Checks a frame's header - `head` is its first `frame_header_size` bytes, or all of a shorter
+/// input - against the size of the body that follows it. Everything but the checksum, which it
+/// stores in `crc` for the caller to compare.
+inline Unframed check_frame_header(std::string_view head, std::uint64_t body_size, std::string_view magic,
+                                   std::uint32_t max_version, std::uint32_t& crc) {
     Unframed r;
-    if (bytes.size() < frame_header_size) {
-        r.status = bytes.substr(0, std::min(bytes.size(), magic.size())) == magic.substr(0, bytes.size())
+    if (head.size() < frame_header_size) {
+        r.status = head.substr(0, std::min(head.size(), magic.size())) == magic.substr(0, head.size())
                        ? FrameStatus::truncated
                        : FrameStatus::bad_magic;
         return r;
     }
-    if (bytes.substr(0, 8) != magic.substr(0, 8)) { r.status = FrameStatus::bad_magic; return r; }
-    BinaryReader in(bytes.substr(8));
+    if (head.substr(0, 8) != magic.substr(0, 8)) { r.status = FrameStatus::bad_magic; return r; }
+    BinaryReader in(head.substr(8));
     r.version = in.u32();
     r.declared_size = in.u64();
-    const std::uint32_t crc = in.u32();
+    crc = in.u32();
     if (r.version == 0) { r.status = FrameStatus::bad_magic; return r; }
     if (r.version > max_version) { r.status = FrameStatus::newer_version; return r; }
+    if (body_size < r.declared_size) { r.status = FrameStatus::truncated; return r; }
+    if (body_size > r.declared_size) { r.status = FrameStatus::trailing_bytes; return r; }
+    return r;
+}
+
+/// Checks a frame and returns a view of its payload. Never reads past `bytes`.
+inline Unframed unframe(std::string_view bytes, std::string_view magic, std::uint32_t max_version) {
+    const std::string_view head = bytes.substr(0, std::min(bytes.size(), frame_header_size));
+    std::uint32_t crc = 0;
+    Unframed r = check_frame_header(head, bytes.size() - head.size(), magic, max_version, crc);
+    if (r.status != FrameStatus::ok) return r;
     const std::string_view body = bytes.substr(frame_header_size);
-    if (body.size() < r.declared_size) { r.status = FrameStatus::truncated; return r; }
-    if (body.size() > r.declared_size) { r.status = FrameStatus::trailing_bytes; return r; }
     if (crc32(body) != crc) { r.status = FrameStatus::bad_checksum; return r; }
     r.payload = body;
+    return r;
+}
+
+/// Checks a frame kept in pieces exactly as `unframe` checks the same bytes joined, without
+/// joining them. The payload starts `frame_header_size` bytes in (no view of it is returned).
+inline Unframed unframe_pieces(const std::vector<std::string>& pieces, std::string_view magic,
+                               std::uint32_t max_version) {
+    std::string head;
+    std::uint64_t total = 0;
+    for (const auto& p : pieces) {
+        total += p.size();
+        if (head.size() < frame_header_size) head.append(std::string_view(p).substr(0, frame_header_size - head.size()));
+    }
+    std::uint32_t crc = 0;
+    Unframed r = check_frame_header(head, total - head.size(), magic, max_version, crc);
+    if (r.status != FrameStatus::ok) return r;
+    std::uint32_t body_crc = 0;
+    std::size_t header_left = frame_header_size;
+    for (const auto& p : pieces) {
+        const std::size_t skip = std::min(header_left, p.size());
+        header_left -= skip;
+        body_crc = crc32(std::string_view(p).substr(skip), body_crc);
+    }
+    if (body_crc != crc) r.status = FrameStatus::bad_checksum;
     return r;
 }
 

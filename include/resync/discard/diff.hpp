@@ -35,6 +35,22 @@ struct Diff {
             return out;
         }
     }
+
+    /// The same commit, also handing back the old state for a backup that keeps it, assembled
+    /// by the store from the objects the commit moves (no copy of the old state is made). Needs
+    /// a store with `commit_reset_diff_keeping_before`; for others the session copies the state
+    /// before calling `commit`.
+    template <class S>
+        requires store_requirements::commits_reset_diff_keeping_before<S>
+    Result<DiscardOutcome<typename S::snapshot_type>>
+    commit_keeping_before(S& store, ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) const {
+        auto done = store.commit_reset_diff_keeping_before(std::move(c));
+        if (!done) return done.error();
+        DiscardOutcome<typename S::snapshot_type> out;
+        out.diff = done->stats;
+        out.before.emplace(std::move(done->before));
+        return out;
+    }
 };
 
 } // namespace resync::discard

@@ -5,6 +5,7 @@
 
 #include <resync/detail/binary.hpp>
 #include <resync/detail/frame.hpp>
+#include <resync/detail/piece_reader.hpp>
 #include <resync/error.hpp>
 #include <resync/model/operation.hpp>
 #include <resync/model/state.hpp>
@@ -14,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace resync::doc {
 
@@ -29,7 +31,8 @@ inline void encode(resync::detail::BinaryWriter& w, const ElementId& id) {
     w.u64(id.replica);
     w.u64(id.seq);
 }
-inline ElementId decode_element_id(resync::detail::BinaryReader& r) {
+template <class Bytes>
+ElementId decode_element_id(resync::detail::BasicBinaryReader<Bytes>& r) {
     ElementId id;
     id.replica = r.u64();
     id.seq = r.u64();
@@ -60,7 +63,8 @@ void encode_variant(resync::detail::BinaryWriter& w, const V& v) {
 } // namespace detail
 
 /// Decodes a scalar; a list tag is rejected (lists do not nest).
-inline std::optional<Scalar> decode_scalar(resync::detail::BinaryReader& r) {
+template <class Bytes>
+std::optional<Scalar> decode_scalar(resync::detail::BasicBinaryReader<Bytes>& r) {
     switch (r.u8()) {
     case 0: return Scalar{Null{}};
     case 1: {
@@ -75,10 +79,10 @@ inline std::optional<Scalar> decode_scalar(resync::detail::BinaryReader& r) {
     }
 }
 
-inline std::optional<Value> decode_value(resync::detail::BinaryReader& r) {
+template <class Bytes>
+std::optional<Value> decode_value(resync::detail::BasicBinaryReader<Bytes>& r) {
     // Peek at the tag: a list is decoded here, a scalar by decode_scalar.
-    resync::detail::BinaryReader probe = r;
-    if (probe.u8() != 5) {
+    if (r.peek_u8() != 5) {
         auto s = decode_scalar(r);
         if (!s) return std::nullopt;
         return to_value(*s);
@@ -131,14 +135,16 @@ inline void encode(resync::detail::BinaryWriter& w, const Operation& op) {
 }
 
 /// An optional predecessor: a flag byte (0 or 1; anything else is damage), then the id if 1.
-inline std::optional<ElementId> decode_after(resync::detail::BinaryReader& r) {
+template <class Bytes>
+std::optional<ElementId> decode_after(resync::detail::BasicBinaryReader<Bytes>& r) {
     const auto flag = r.u8();
     if (flag > 1) r.fail();
     if (flag != 1) return std::nullopt;
     return decode_element_id(r);
 }
 
-inline std::optional<Operation> decode_operation(resync::detail::BinaryReader& r) {
+template <class Bytes>
+std::optional<Operation> decode_operation(resync::detail::BasicBinaryReader<Bytes>& r) {
     const auto kind = r.u8();
     std::string collection = r.str();
     std::string key = r.str();
@@ -196,7 +202,8 @@ inline void encode(resync::detail::BinaryWriter& w, const Changeset& ops) {
     for (const auto& op : ops) encode(w, op);
 }
 
-inline std::optional<Changeset> decode_changeset(resync::detail::BinaryReader& r) {
+template <class Bytes>
+std::optional<Changeset> decode_changeset(resync::detail::BasicBinaryReader<Bytes>& r) {
     Changeset ops;
     // Smallest operation: kind byte + two empty strings.
     const auto n = r.count(1 + 8 + 8);
@@ -228,7 +235,8 @@ inline void encode(resync::detail::BinaryWriter& w, const State& s) {
     }
 }
 
-inline std::optional<State> decode_state(resync::detail::BinaryReader& r) {
+template <class Bytes>
+std::optional<State> decode_state(resync::detail::BasicBinaryReader<Bytes>& r) {
     State s;
     const auto collections = r.count(8 + 8);
     for (std::uint64_t i = 0; i < collections && !r.failed(); ++i) {
@@ -264,17 +272,44 @@ inline std::string encode_snapshot(const State& s) {
     return resync::detail::frame(snapshot_magic, snapshot_format, payload);
 }
 
-/// Decodes a snapshot made by `encode_snapshot`. A short input is `fresh_copy_truncated`; any
-/// other damage is `fresh_copy_corrupt`.
-inline Result<State> decode_snapshot(std::string_view bytes) {
-    using resync::detail::FrameStatus;
-    auto f = resync::detail::unframe(bytes, snapshot_magic, snapshot_format);
-    if (f.status == FrameStatus::truncated) return errc::fresh_copy_truncated;
-    if (f.status != FrameStatus::ok) return errc::fresh_copy_corrupt;
-    resync::detail::BinaryReader r(f.payload);
+namespace detail {
+/// The error a damaged snapshot frame is: `fresh_copy_truncated` when short, else corrupt.
+inline errc snapshot_frame_error(resync::detail::FrameStatus status) {
+    return status == resync::detail::FrameStatus::truncated ? errc::fresh_copy_truncated : errc::fresh_copy_corrupt;
+}
+
+/// Decodes a checked snapshot payload from any byte source; anything but one whole state is
+/// `fresh_copy_corrupt`.
+template <class Bytes>
+Result<State> decode_snapshot_payload(resync::detail::BasicBinaryReader<Bytes>& r) {
     auto s = decode_state(r);
     if (!s || !r.at_end()) return errc::fresh_copy_corrupt;
     return std::move(*s);
+}
+} // namespace detail
+
+/// Decodes a snapshot made by `encode_snapshot`. A short input is `fresh_copy_truncated`; any
+/// other damage is `fresh_copy_corrupt`.
+inline Result<State> decode_snapshot(std::string_view bytes) {
+    auto f = resync::detail::unframe(bytes, snapshot_magic, snapshot_format);
+    if (f.status != resync::detail::FrameStatus::ok) return detail::snapshot_frame_error(f.status);
+    resync::detail::BinaryReader r(f.payload);
+    return detail::decode_snapshot_payload(r);
+}
+
+/// Decodes a snapshot kept in pieces (as it arrived), with the same checks and errors as
+/// `decode_snapshot` of the pieces joined, releasing each piece once decoded: the encoded copy
+/// and the decoded state are never both whole in memory. The pieces are consumed either way.
+inline Result<State> decode_snapshot(std::vector<std::string>&& pieces) {
+    auto f = resync::detail::unframe_pieces(pieces, snapshot_magic, snapshot_format);
+    if (f.status != resync::detail::FrameStatus::ok) {
+        std::vector<std::string>().swap(pieces);
+        return detail::snapshot_frame_error(f.status);
+    }
+    resync::detail::PieceBytes payload(std::move(pieces));
+    payload.skip(resync::detail::frame_header_size);
+    resync::detail::BasicBinaryReader<resync::detail::PieceBytes> r(std::move(payload));
+    return detail::decode_snapshot_payload(r);
 }
 
 } // namespace resync::doc

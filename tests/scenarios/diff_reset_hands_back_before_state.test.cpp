@@ -1,0 +1,117 @@
+// Scenario: a discard reset with discard::Diff and backup::Snapshot, through the session, after a
+// server restore. The after-reset callback must see exactly the state the client held (its
+// unsynced change included), the store must end equal to the server, and the report must count
+// exactly the objects that differ - whether the store hands the before-state back by moves and
+// decodes the fresh copy in pieces (MemoryStore) or has neither capability (the session then
+// copies the state first and joins the pieces), and when the first fresh copy arrives damaged.
+
+#include <resync/backup/snapshot.hpp>
+#include <resync/concepts/store.hpp>
+#include <resync/discard/diff.hpp>
+#include <resync/memory_store.hpp>
+#include <resync/strategy.hpp>
+#include <resync/sync_session.hpp>
+#include <resync/testing/loopback.hpp>
+#include <resync/testing/server.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace doc = resync::doc;
+using resync::MemoryStore;
+using Op = doc::Operation;
+
+/// A Store with only the required members and `commit_reset_diff`: no before-state by moves, no
+/// decoding in pieces.
+struct PlainStore {
+    using store_concept = resync::store_t;
+    using operation_type = Op;
+    using snapshot_type = doc::State;
+
+    MemoryStore inner{7};
+
+    const resync::SyncState& sync_state() const { return inner.sync_state(); }
+    std::error_code write_sync_state(const resync::SyncState& s) { return inner.write_sync_state(s); }
+    std::vector<resync::LocalChangeset<Op>> unsynced() const { return inner.unsynced(); }
+    std::error_code integrate(std::span<const resync::RemoteChangeset<Op>> e) { return inner.integrate(e); }
+    std::error_code acknowledge(resync::ClientVersion v,
+                                std::span<const std::pair<resync::ClientVersion, std::uint64_t>> at) {
+        return inner.acknowledge(v, at);
+    }
+    doc::State export_snapshot() const { return inner.export_snapshot(); }
+    resync::Result<doc::State> decode_snapshot(std::string_view bytes) const { return inner.decode_snapshot(bytes); }
+    resync::Result<doc::State> commit_reset(resync::ResetCommit<doc::State, Op>&& c) {
+        return inner.commit_reset(std::move(c));
+    }
+    resync::Result<resync::DiffStats> commit_reset_diff(resync::ResetCommit<doc::State, Op>&& c) {
+        return inner.commit_reset_diff(std::move(c));
+    }
+};
+
+static_assert(resync::Store<PlainStore>);
+static_assert(!resync::store_requirements::commits_reset_diff_keeping_before<PlainStore>);
+static_assert(!resync::store_requirements::decodes_snapshot_pieces<PlainStore>);
+static_assert(resync::store_requirements::commits_reset_diff_keeping_before<MemoryStore>);
+static_assert(resync::store_requirements::decodes_snapshot_pieces<MemoryStore>);
+
+MemoryStore& memory(MemoryStore& s) { return s; }
+MemoryStore& memory(PlainStore& s) { return s.inner; }
+
+using Policy = resync::Strategy<resync::discard::Diff, resync::backup::Snapshot>;
+
+} // namespace
+
+TEMPLATE_TEST_CASE("a Diff reset with a Snapshot backup hands the callback exactly the state it replaced",
+                   "[scenario][discard][diff][pieces]", MemoryStore, PlainStore) {
+    using Fault = resync::testing::Server::FreshCopyFault;
+    const Fault fault = GENERATE(Fault::none, Fault::corrupt, Fault::truncate);
+    CAPTURE(static_cast<int>(fault));
+
+    resync::testing::Server server;
+    TestType store;
+    resync::testing::LoopbackTransport link(server);
+    resync::SessionOptions options;
+    options.fresh_chunk_bytes = 16; // many pieces, cut everywhere
+    resync::SyncSession<TestType, resync::testing::LoopbackTransport, Policy> session(store, link, Policy{}, options);
+    auto put = [&](const char* key, doc::Value v) {
+        REQUIRE(memory(store).write([&](doc::Writer& w) { w.create("items", key).set("items", key, "n", v); }));
+    };
+
+    put("same", doc::Value{std::int64_t{1}});
+    put("changed", doc::Value{std::int64_t{1}});
+    session.run_until_idle(20000);
+    const auto backup = server.backup();
+    put("changed", doc::Value{std::int64_t{2}});
+    put("lost", doc::Value{std::int64_t{3}});
+    session.run_until_idle(20000);
+    REQUIRE(memory(store).unsynced().empty());
+    server.restore(backup);
+    put("local", doc::Value{std::string("unsynced")});
+    const doc::State held = memory(store).state();
+
+    std::optional<doc::State> seen;
+    std::optional<resync::DiffStats> diff;
+    session.on_after_reset([&](const doc::State* before, const TestType&, const resync::ResetReport& report) {
+        REQUIRE(before != nullptr);
+        seen = *before;
+        diff = report.diff;
+    });
+    server.damage_next_fresh_copy(fault);
+    session.run_until_idle(20000);
+
+    REQUIRE(session.resets_completed() == 1);
+    REQUIRE(seen.has_value());
+    CHECK(*seen == held);
+    CHECK(memory(store).state() == server.state());
+    REQUIRE(diff.has_value());
+    CHECK(*diff == resync::DiffStats{0, 1, 2, 1}); // changed updated; lost, local erased; same kept
+}
