@@ -22,7 +22,6 @@
 #include <deque>
 #include <exception>
 #include <fcntl.h>
-#include <filesystem>
 #include <functional>
 #include <iterator>
 #include <map>
