@@ -121,8 +121,16 @@ inline Result<std::string> write_new_file_durably(const std::string& dir, std::s
     // (Realm's backup naming race, PR #7341). The suffix comes from the unique temporary name.
     const std::string suffix(file_name(tmp).substr(stem.size() + 5));
     for (int attempt = 0; attempt < 100; ++attempt) {
-        std::string target = join_path(dir, std::string(stem) + "-" + suffix +
-                                                (attempt ? "-" + std::to_string(attempt) : "") + std::string(extension));
+        // Appended piece by piece: `"-" + std::to_string(n)` trips g++ 12's -Wrestrict false
+        // positive (GCC bug 105329) at -O2.
+        std::string target = join_path(dir, stem);
+        target += '-';
+        target += suffix;
+        if (attempt) {
+            target += '-';
+            target += std::to_string(attempt);
+        }
+        target += extension;
         if (::link(tmp.c_str(), target.c_str()) == 0) {
             discard_tmp();
             if (auto ec = fsync_directory(dir)) return fail(ec, "syncing directory " + dir);
