@@ -2,6 +2,8 @@
 // file. The application decides when to reset - here after a restart - and then re-applies the
 // unsynced changes it finds in the backup by hand.
 #include <resync/resync.hpp>
+#include <resync/testing/loopback.hpp>
+#include <resync/testing/server.hpp>
 
 #include <filesystem>
 #include <iostream>

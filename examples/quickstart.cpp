@@ -1,6 +1,8 @@
 // A client whose server is restored from a backup: it detects the reset, backs its data up to
 // a file, discards, and carries on in sync. Everything runs in this process.
 #include <resync/resync.hpp>
+#include <resync/testing/loopback.hpp>
+#include <resync/testing/server.hpp>
 
 #include <filesystem>
 #include <iostream>

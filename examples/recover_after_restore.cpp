@@ -3,6 +3,8 @@
 // offline change; RecoverAll also puts back the acknowledged change the restore lost.
 #include <resync/resync.hpp>
 #include <resync/strategy/recover.hpp>
+#include <resync/testing/loopback.hpp>
+#include <resync/testing/server.hpp>
 
 #include <iostream>
 #include <string>

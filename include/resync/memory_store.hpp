@@ -21,7 +21,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <filesystem>
 #include <iterator>
 #include <random>
 #include <span>
@@ -247,7 +246,7 @@ public:
 
     /// Saves the whole store (data, history, sync state) durably to `path` (temporary file,
     /// fsync, rename).
-    std::error_code save(const std::filesystem::path& path) const {
+    std::error_code save(const std::string& path) const {
         std::string payload;
         detail::BinaryWriter w(payload);
         detail::encode(w, sync_);
@@ -276,7 +275,7 @@ public:
     }
 
     /// Loads a store saved with `save`. A damaged file is `backup_corrupt` / `backup_truncated`.
-    static Result<MemoryStore> load(const std::filesystem::path& path) {
+    static Result<MemoryStore> load(const std::string& path) {
         auto bytes = detail::read_file(path);
         if (!bytes) return bytes.error();
         const auto f = detail::unframe(*bytes, file_magic, file_format);

@@ -1,6 +1,8 @@
 #pragma once
 /// \file
-/// The umbrella header: everything in resync that needs no library to link.
+/// The umbrella header: everything in resync that needs no library to link. The testing kit
+/// (`resync/testing/server.hpp`, `loopback.hpp`, `recovery_laws.hpp`) is not in it: include
+/// those headers where they are used.
 
 #include <resync/backup/callback.hpp>
 #include <resync/backup/file.hpp>
@@ -50,7 +52,4 @@
 #include <resync/strategy/recover.hpp>
 #include <resync/sync_session.hpp>
 #include <resync/sync_state.hpp>
-#include <resync/testing/loopback.hpp>
-#include <resync/testing/recovery_laws.hpp>
-#include <resync/testing/server.hpp>
 #include <resync/trigger.hpp>

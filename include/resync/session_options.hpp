@@ -2,9 +2,11 @@
 /// \file
 /// Tunables of a `SyncSession`, and the work budget of one `poll()`.
 
+#include <resync/detail/path.hpp>
+
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
+#include <string>
 
 namespace resync {
 
@@ -20,7 +22,8 @@ struct SessionOptions {
     std::uint32_t backoff_polls = 8;            ///< wait before retrying an abandoned reset, doubled per attempt
     /// Where a reset escalated to manual writes its backup file, when the policy's own backup is
     /// not a durable file.
-    std::filesystem::path manual_backup_directory = std::filesystem::temp_directory_path() / "resync-backups";
+    /// By default `<temp>/resync-backups` ($TMPDIR, else /tmp).
+    std::string manual_backup_directory = detail::default_backup_directory();
 };
 
 /// The most work one `poll()` may do.

@@ -3,6 +3,8 @@
 // server restore, and a manual reset with a backup file read back - so errors are seen to travel
 // as std::error_code / Result. Run as the test `noexcept.smoke`.
 #include <resync/resync.hpp>
+#include <resync/testing/loopback.hpp>
+#include <resync/testing/server.hpp>
 
 #include <cstdint>
 #include <cstdio>

@@ -4,6 +4,7 @@
 
 #include <resync/backup/file_format.hpp>
 #include <resync/detail/atomic_file.hpp>
+#include <resync/detail/path.hpp>
 #include <resync/error.hpp>
 #include <resync/model/operation.hpp>
 #include <resync/model/state.hpp>
@@ -12,9 +13,9 @@
 #include <resync/trigger.hpp>
 
 #include <chrono>
-#include <filesystem>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 namespace resync::backup {
 
@@ -26,11 +27,12 @@ struct File {
     using resync_role = role::backup;
     static constexpr bool keeps_before_state = false;
 
-    /// Where backups go; by default `<temp>/resync-backups`.
-    std::filesystem::path directory = std::filesystem::temp_directory_path() / "resync-backups";
+    /// Where backups go (created with its parents if missing); by default `<temp>/resync-backups`
+    /// ($TMPDIR, else /tmp).
+    std::string directory = detail::default_backup_directory();
 
     File() = default;
-    explicit File(std::filesystem::path dir) : directory(std::move(dir)) {}
+    explicit File(std::string dir) : directory(std::move(dir)) {}
 
     template <class S>
     Result<std::string> backup(const S& store, const ResetTrigger& trigger) const {
@@ -58,7 +60,7 @@ struct File {
                 directory, "resync-backup-" + std::to_string(b.sync_state.client_ident), backup_format::extension,
                 bytes);
             if (!path) return path.error();
-            return path->string();
+            return std::move(*path);
         }
     }
 };

@@ -18,7 +18,6 @@
 #include <resync/trigger.hpp>
 
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,7 +93,7 @@ inline Result<BackupContents> decode(std::string_view bytes) {
 /// unsynced changes and its sync state. A file that is cut short yields `errc::backup_truncated`,
 /// a damaged or tampered one `errc::backup_corrupt`, one from a newer format
 /// `errc::backup_version_unsupported`, an unreadable one the OS error. Never crashes.
-inline Result<BackupContents> restore_backup(const std::filesystem::path& path) {
+inline Result<BackupContents> restore_backup(const std::string& path) {
     auto bytes = detail::read_file(path);
     if (!bytes) return bytes.error();
     return backup_format::decode(*bytes);

@@ -4,12 +4,12 @@
 /// then linked to a name that did not exist before (never overwriting), then the directory
 /// fsynced. Files and directories are created owner-only.
 
+#include <resync/detail/path.hpp>
 #include <resync/error.hpp>
 #include <resync/result.hpp>
 
 #include <cerrno>
-#include <cstdint>
-#include <filesystem>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -28,14 +28,38 @@ struct FileError {
 
 inline std::error_code last_os_error() { return {errno, std::generic_category()}; }
 
-/// Creates `dir` (and parents) owner-only if missing.
-inline std::error_code ensure_private_directory(const std::filesystem::path& dir) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(dir, ec)) return {};
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return ec;
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
-    return ec;
+inline bool is_directory(const std::string& path) {
+    struct ::stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/// Creates `dir` if it is missing, with any missing parents (as `mkdir -p`); `dir` itself is
+/// made owner-only, the parents get the default mode. On failure, `failed` is the directory
+/// that could not be created (`dir` or one of its parents).
+inline std::error_code ensure_private_directory(const std::string& dir, std::string& failed) {
+    if (is_directory(dir)) return {};
+    if (dir.empty()) {
+        failed = dir;
+        return std::make_error_code(std::errc::no_such_file_or_directory);
+    }
+    auto make = [&](const std::string& d, ::mode_t mode) -> std::error_code {
+        if (::mkdir(d.c_str(), mode) == 0 || is_directory(d)) return {};
+        failed = d;
+        return errno == EEXIST ? std::make_error_code(std::errc::not_a_directory) : last_os_error();
+    };
+    // Every parent, shortest first: each prefix that ends before a '/' (repeated slashes and the
+    // root are skipped; "." and ".." exist already).
+    for (auto slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1)) {
+        if (dir[slash - 1] == '/' || dir.find_first_not_of('/', slash) == std::string::npos) continue;
+        if (auto ec = make(dir.substr(0, slash), 0777)) return ec;
+    }
+    if (auto ec = make(dir, 0700)) return ec;
+    // mkdir's mode is filtered by the umask; owner-only is what the backups need.
+    if (::chmod(dir.c_str(), 0700) != 0) {
+        failed = dir;
+        return last_os_error();
+    }
+    return {};
 }
 
 inline std::error_code write_all(int fd, std::string_view bytes) {
@@ -50,7 +74,7 @@ inline std::error_code write_all(int fd, std::string_view bytes) {
     return {};
 }
 
-inline std::error_code fsync_directory(const std::filesystem::path& dir) {
+inline std::error_code fsync_directory(const std::string& dir) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return last_os_error();
     const int rc = ::fsync(fd);
@@ -61,63 +85,71 @@ inline std::error_code fsync_directory(const std::filesystem::path& dir) {
 
 /// Writes `bytes` durably to a new file in `dir` named `stem` + a unique suffix + `extension`.
 /// Returns the final path; on failure nothing is left behind and `error` says what failed.
-inline Result<std::filesystem::path> write_new_file_durably(const std::filesystem::path& dir, std::string_view stem,
-                                                            std::string_view extension, std::string_view bytes,
-                                                            FileError* error = nullptr) {
-    auto fail = [&](std::error_code os, std::string what) -> Result<std::filesystem::path> {
+inline Result<std::string> write_new_file_durably(const std::string& dir, std::string_view stem,
+                                                  std::string_view extension, std::string_view bytes,
+                                                  FileError* error = nullptr) {
+    auto fail = [&](std::error_code os, std::string what) -> Result<std::string> {
         if (error) *error = FileError{os, std::move(what)};
         return errc::backup_io;
     };
-    if (auto ec = ensure_private_directory(dir)) return fail(ec, "creating directory " + dir.string());
+    std::string failed_dir;
+    if (auto ec = ensure_private_directory(dir, failed_dir))
+        return fail(ec, "creating directory " + failed_dir + (failed_dir == dir ? "" : " (for " + dir + ")"));
 
-    std::string tmpl = (dir / (std::string(stem) + ".tmp.XXXXXX")).string();
-    const int fd = ::mkostemp(tmpl.data(), O_CLOEXEC); // mode 0600
-    if (fd < 0) return fail(last_os_error(), "creating a temporary file in " + dir.string());
-    const std::filesystem::path tmp = tmpl;
+    std::string tmp = join_path(dir, std::string(stem) + ".tmp.XXXXXX");
+    const int fd = ::mkostemp(tmp.data(), O_CLOEXEC); // mode 0600
+    if (fd < 0) return fail(last_os_error(), "creating a temporary file in " + dir);
     auto discard_tmp = [&] { ::unlink(tmp.c_str()); };
 
     if (auto ec = write_all(fd, bytes)) {
         ::close(fd);
         discard_tmp();
-        return fail(ec, "writing " + tmp.string());
+        return fail(ec, "writing " + tmp);
     }
     if (::fsync(fd) != 0) {
         auto ec = last_os_error();
         ::close(fd);
         discard_tmp();
-        return fail(ec, "syncing " + tmp.string());
+        return fail(ec, "syncing " + tmp);
     }
     if (::close(fd) != 0) {
         auto ec = last_os_error();
         discard_tmp();
-        return fail(ec, "closing " + tmp.string());
+        return fail(ec, "closing " + tmp);
     }
     // link() fails with EEXIST instead of replacing, so an existing backup is never overwritten
     // (Realm's backup naming race, PR #7341). The suffix comes from the unique temporary name.
-    const std::string suffix = tmp.filename().string().substr(stem.size() + 5);
+    const std::string suffix(file_name(tmp).substr(stem.size() + 5));
     for (int attempt = 0; attempt < 100; ++attempt) {
-        std::filesystem::path target =
-            dir / (std::string(stem) + "-" + suffix + (attempt ? "-" + std::to_string(attempt) : "") +
-                   std::string(extension));
+        // Appended piece by piece: `"-" + std::to_string(n)` trips g++ 12's -Wrestrict false
+        // positive (GCC bug 105329) at -O2.
+        std::string target = join_path(dir, stem);
+        target += '-';
+        target += suffix;
+        if (attempt) {
+            target += '-';
+            target += std::to_string(attempt);
+        }
+        target += extension;
         if (::link(tmp.c_str(), target.c_str()) == 0) {
             discard_tmp();
-            if (auto ec = fsync_directory(dir)) return fail(ec, "syncing directory " + dir.string());
+            if (auto ec = fsync_directory(dir)) return fail(ec, "syncing directory " + dir);
             return target;
         }
         if (errno != EEXIST) {
             auto ec = last_os_error();
             discard_tmp();
-            return fail(ec, "naming " + target.string());
+            return fail(ec, "naming " + target);
         }
     }
     discard_tmp();
-    return fail(std::make_error_code(std::errc::file_exists), "finding a free name in " + dir.string());
+    return fail(std::make_error_code(std::errc::file_exists), "finding a free name in " + dir);
 }
 
 /// Replaces `path` durably with `bytes` (temporary file + fsync + rename + directory fsync).
-inline std::error_code replace_file_durably(const std::filesystem::path& path, std::string_view bytes) {
-    const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    std::string tmpl = (dir / (path.filename().string() + ".tmp.XXXXXX")).string();
+inline std::error_code replace_file_durably(const std::string& path, std::string_view bytes) {
+    const std::string dir = parent_directory(path);
+    std::string tmpl = path + ".tmp.XXXXXX";
     const int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
     if (fd < 0) return last_os_error();
     std::error_code ec = write_all(fd, bytes);
@@ -132,7 +164,7 @@ inline std::error_code replace_file_durably(const std::filesystem::path& path, s
 }
 
 /// Reads a whole file.
-inline Result<std::string> read_file(const std::filesystem::path& path) {
+inline Result<std::string> read_file(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return last_os_error();
     std::string out;
