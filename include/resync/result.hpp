@@ -10,6 +10,14 @@
 
 namespace resync {
 
+// g++ 12 at -O2 and above warns, falsely, that the string a `Result<std::string>` would hold
+// "may be used uninitialized" when one holding an error is destroyed (it follows the variant's
+// destructor into the alternative that is not there). Silenced for this class only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 /// Holds either a `T` or the `std::error_code` explaining why there is none.
 /// Works under `-fno-exceptions`: nothing here throws.
 template <class T>
@@ -40,5 +48,9 @@ public:
 private:
     std::variant<T, std::error_code> data_;
 };
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 } // namespace resync
