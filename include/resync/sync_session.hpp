@@ -8,7 +8,6 @@
 #include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
 #include <resync/concepts/transport.hpp>
-#include <resync/discard/replace.hpp>
 #include <resync/recover/none.hpp>
 #include <resync/detail/session_checks.hpp>
 #include <resync/detail/staged_copy.hpp>
@@ -754,8 +753,7 @@ private:
         // The before-state comes back from the commit when the policy can hand it back without a
         // copy (Replace moves it aside, Diff on a store that keeps it); otherwise copy it now.
         constexpr bool commit_keeps_before = discard_requirements::commits_keeping_before<D, S>;
-        if constexpr (P::backup_type::keeps_before_state && !std::is_same_v<D, discard::Replace> &&
-                      !commit_keeps_before)
+        if constexpr (P::backup_type::keeps_before_state && !commit_keeps_before)
             before_copy = store_.export_snapshot();
         r.report.objects_before = object_count(store_);
         ResetCommit<snapshot_type, operation_type> commit{std::move(*fresh), std::move(history), SyncState{},

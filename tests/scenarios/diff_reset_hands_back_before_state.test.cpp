@@ -14,13 +14,13 @@
 #include <resync/testing/loopback.hpp>
 #include <resync/testing/server.hpp>
 
+#include <support/required_members_store.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,36 +30,9 @@ namespace doc = resync::doc;
 using resync::MemoryStore;
 using Op = doc::Operation;
 
-/// A Store with only the required members and `commit_reset_diff`: no before-state by moves, no
-/// decoding in pieces.
-struct PlainStore {
-    using store_concept = resync::store_t;
-    using operation_type = Op;
-    using snapshot_type = doc::State;
+/// A store with `commit_reset_diff` but no before-state by moves and no decoding in pieces.
+using PlainStore = resync_test::RequiredMembersDiffStore;
 
-    MemoryStore inner{7};
-
-    const resync::SyncState& sync_state() const { return inner.sync_state(); }
-    std::error_code write_sync_state(const resync::SyncState& s) { return inner.write_sync_state(s); }
-    std::vector<resync::LocalChangeset<Op>> unsynced() const { return inner.unsynced(); }
-    std::error_code integrate(std::span<const resync::RemoteChangeset<Op>> e) { return inner.integrate(e); }
-    std::error_code acknowledge(resync::ClientVersion v,
-                                std::span<const std::pair<resync::ClientVersion, std::uint64_t>> at) {
-        return inner.acknowledge(v, at);
-    }
-    doc::State export_snapshot() const { return inner.export_snapshot(); }
-    resync::Result<doc::State> decode_snapshot(std::string_view bytes) const { return inner.decode_snapshot(bytes); }
-    resync::Result<doc::State> commit_reset(resync::ResetCommit<doc::State, Op>&& c) {
-        return inner.commit_reset(std::move(c));
-    }
-    resync::Result<resync::DiffStats> commit_reset_diff(resync::ResetCommit<doc::State, Op>&& c) {
-        return inner.commit_reset_diff(std::move(c));
-    }
-};
-
-static_assert(resync::Store<PlainStore>);
-static_assert(!resync::store_requirements::commits_reset_diff_keeping_before<PlainStore>);
-static_assert(!resync::store_requirements::decodes_snapshot_pieces<PlainStore>);
 static_assert(resync::store_requirements::commits_reset_diff_keeping_before<MemoryStore>);
 static_assert(resync::store_requirements::decodes_snapshot_pieces<MemoryStore>);
 

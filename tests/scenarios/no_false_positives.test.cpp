@@ -6,6 +6,7 @@
 // Fixed seeds throughout.
 
 #include <support/client.hpp>
+#include <support/required_members_store.hpp>
 #include <support/scenarios.hpp>
 
 #include <resync/strategy/discard_unsynced.hpp>
@@ -22,10 +23,7 @@
 #include <map>
 #include <memory>
 #include <random>
-#include <span>
 #include <string>
-#include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -190,41 +188,14 @@ TEST_CASE("thousands of random sync steps with disconnects, dropped, duplicated 
     CHECK(resync_test::file_count(dir) == 0);
 }
 
-namespace {
-
-/// A store with only what the Store concept requires: `MemoryStore` minus its optional
-/// `has_unsynced()` (and `commit_reset_diff`), so the session must fall back to listing
-/// `unsynced()` to decide whether to upload and whether it is idle.
-struct RequiredMembersOnly {
-    using store_concept = resync::store_t;
-    using operation_type = resync::doc::Operation;
-    using snapshot_type = resync::doc::State;
-    using Commit = resync::ResetCommit<snapshot_type, operation_type>;
-
-    resync::MemoryStore inner{11};
-
-    const resync::SyncState& sync_state() const noexcept { return inner.sync_state(); }
-    std::error_code write_sync_state(const resync::SyncState& s) { return inner.write_sync_state(s); }
-    std::vector<resync::LocalChangeset<operation_type>> unsynced() const { return inner.unsynced(); }
-    std::error_code integrate(std::span<const resync::RemoteChangeset<operation_type>> e) { return inner.integrate(e); }
-    std::error_code acknowledge(resync::ClientVersion v, std::span<const std::pair<resync::ClientVersion, std::uint64_t>> at) {
-        return inner.acknowledge(v, at);
-    }
-    snapshot_type export_snapshot() const { return inner.export_snapshot(); }
-    resync::Result<snapshot_type> decode_snapshot(std::string_view bytes) const { return inner.decode_snapshot(bytes); }
-    resync::Result<snapshot_type> commit_reset(Commit&& c) { return inner.commit_reset(std::move(c)); }
-};
-static_assert(resync::Store<RequiredMembersOnly>);
-static_assert(!resync::store_requirements::reports_unsynced<RequiredMembersOnly>);
-
-} // namespace
-
 TEST_CASE("a store without has_unsynced() uploads, goes idle and finishes a reset the same way",
           "[scenario][store]") {
     resync::testing::Server server;
-    RequiredMembersOnly store;
+    // Only what the Store concept requires: no has_unsynced(), so the session lists unsynced()
+    // to decide whether to upload and whether it is idle.
+    resync_test::RequiredMembersStore store;
     resync::testing::LoopbackTransport link(server, 3);
-    resync::SyncSession<RequiredMembersOnly, resync::testing::LoopbackTransport, resync::DiscardUnsynced> session(
+    resync::SyncSession<resync_test::RequiredMembersStore, resync::testing::LoopbackTransport, resync::DiscardUnsynced> session(
         store, link);
     const auto put = [&](const char* key) {
         REQUIRE(store.inner.write([&](resync::doc::Writer& w) { w.create("items", key); }));

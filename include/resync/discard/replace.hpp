@@ -23,6 +23,14 @@ struct Replace {
         out.before.emplace(std::move(*before));
         return out;
     }
+
+    /// The same commit: it always hands the old state back, so a backup that keeps the
+    /// before-state never needs a copy of it first.
+    template <class S>
+    Result<DiscardOutcome<typename S::snapshot_type>>
+    commit_keeping_before(S& store, ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) const {
+        return commit(store, std::move(c));
+    }
 };
 
 } // namespace resync::discard

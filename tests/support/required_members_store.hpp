@@ -1,0 +1,57 @@
+#pragma once
+// Shared test helper: Stores with only the members the Store concept requires, forwarding to a
+// `MemoryStore`, so a session over them takes every fallback path that MemoryStore's optional
+// members (has_unsynced, decode_snapshot_pieces, commit_reset_diff_keeping_before, state, ...)
+// would skip.
+
+#include <resync/concepts/store.hpp>
+#include <resync/memory_store.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace resync_test {
+
+/// What the Store concept requires, and nothing else.
+struct RequiredMembersStore {
+    using store_concept = resync::store_t;
+    using operation_type = resync::doc::Operation;
+    using snapshot_type = resync::doc::State;
+    using Commit = resync::ResetCommit<snapshot_type, operation_type>;
+
+    explicit RequiredMembersStore(std::uint64_t replica_id = 1) : inner(replica_id) {}
+
+    /// The store it forwards to; tests write through it as an application writes to its store.
+    resync::MemoryStore inner;
+
+    const resync::SyncState& sync_state() const noexcept { return inner.sync_state(); }
+    std::error_code write_sync_state(const resync::SyncState& s) { return inner.write_sync_state(s); }
+    std::vector<resync::LocalChangeset<operation_type>> unsynced() const { return inner.unsynced(); }
+    std::error_code integrate(std::span<const resync::RemoteChangeset<operation_type>> e) { return inner.integrate(e); }
+    std::error_code acknowledge(resync::ClientVersion v,
+                                std::span<const std::pair<resync::ClientVersion, std::uint64_t>> at) {
+        return inner.acknowledge(v, at);
+    }
+    snapshot_type export_snapshot() const { return inner.export_snapshot(); }
+    resync::Result<snapshot_type> decode_snapshot(std::string_view bytes) const { return inner.decode_snapshot(bytes); }
+    resync::Result<snapshot_type> commit_reset(Commit&& c) { return inner.commit_reset(std::move(c)); }
+};
+
+/// The same, plus the one member `discard::Diff` needs: `commit_reset_diff`.
+struct RequiredMembersDiffStore : RequiredMembersStore {
+    using RequiredMembersStore::RequiredMembersStore;
+
+    resync::Result<resync::DiffStats> commit_reset_diff(Commit&& c) { return inner.commit_reset_diff(std::move(c)); }
+};
+
+static_assert(resync::Store<RequiredMembersStore>);
+static_assert(!resync::store_requirements::reports_unsynced<RequiredMembersStore>);
+static_assert(!resync::store_requirements::decodes_snapshot_pieces<RequiredMembersStore>);
+static_assert(resync::store_requirements::commits_reset_by_diff<RequiredMembersDiffStore>);
+static_assert(!resync::store_requirements::commits_reset_diff_keeping_before<RequiredMembersDiffStore>);
+
+} // namespace resync_test
