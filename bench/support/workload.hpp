@@ -5,7 +5,7 @@
 
 #include <resync/concepts/transport.hpp>
 #include <resync/memory_store.hpp>
-#include <resync/model/codec.hpp>
+#include <resync/doc/codec.hpp>
 #include <resync/protocol.hpp>
 #include <resync/reset_commit.hpp>
 #include <resync/session_options.hpp>

@@ -10,10 +10,10 @@
 #include <resync/detail/sync_state_codec.hpp>
 #include <resync/error.hpp>
 #include <resync/history.hpp>
-#include <resync/model/codec.hpp>
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
-#include <resync/model/writer.hpp>
+#include <resync/doc/codec.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
+#include <resync/doc/writer.hpp>
 #include <resync/quarantine.hpp>
 #include <resync/reset_commit.hpp>
 #include <resync/result.hpp>

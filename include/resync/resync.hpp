@@ -26,11 +26,11 @@
 #include <resync/execute.hpp>
 #include <resync/history.hpp>
 #include <resync/memory_store.hpp>
-#include <resync/model/codec.hpp>
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
-#include <resync/model/value.hpp>
-#include <resync/model/writer.hpp>
+#include <resync/doc/codec.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
+#include <resync/doc/value.hpp>
+#include <resync/doc/writer.hpp>
 #include <resync/position.hpp>
 #include <resync/protocol.hpp>
 #include <resync/quarantine.hpp>

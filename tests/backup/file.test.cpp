@@ -10,7 +10,7 @@
 #include <resync/detail/sync_state_codec.hpp>
 #include <resync/error.hpp>
 #include <resync/memory_store.hpp>
-#include <resync/model/codec.hpp>
+#include <resync/doc/codec.hpp>
 
 #include "support/temp_dir.hpp"
 

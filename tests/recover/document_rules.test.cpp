@@ -11,9 +11,9 @@
 
 #include <resync/error.hpp>
 #include <resync/memory_store.hpp>
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
-#include <resync/model/writer.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
+#include <resync/doc/writer.hpp>
 #include <resync/recover/document_rules.hpp>
 #include <resync/recover/rebase.hpp>
 #include <resync/report.hpp>

@@ -22,9 +22,9 @@
 // makes such cases and can be reused. To run the suite over a new shipped rule set, add it to
 // `ShippedRules`.
 
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
-#include <resync/model/writer.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
+#include <resync/doc/writer.hpp>
 #include <resync/recover/document_rules.hpp>
 #include <resync/report.hpp>
 #include <resync/testing/recovery_laws.hpp>

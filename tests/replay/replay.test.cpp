@@ -5,9 +5,9 @@
 
 #include <resync/concepts/policies.hpp>
 #include <resync/history.hpp>
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
-#include <resync/model/writer.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
+#include <resync/doc/writer.hpp>
 #include <resync/replay/batched.hpp>
 #include <resync/replay/squash.hpp>
 #include <resync/replay/upload.hpp>

@@ -3,7 +3,7 @@
 // a from-scratch reference model), malformed input, the reset commits, and history retention.
 #include <resync/error.hpp>
 #include <resync/memory_store.hpp>
-#include <resync/model/codec.hpp>
+#include <resync/doc/codec.hpp>
 
 #include <catch2/catch.hpp>
 

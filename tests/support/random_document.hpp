@@ -1,5 +1,5 @@
 #pragma once
-// Random document-model histories for property tests (tests/model/lists.test.cpp,
+// Random document-model histories for property tests (tests/doc/lists.test.cpp,
 // tests/recover/laws.test.cpp, tests/replay/replay.test.cpp): random states, and random local
 // transactions written through doc::Writer the way an application writes them (every operation
 // kind, lists included). A seed fixes the cases on every compiler and standard library: draws
@@ -8,10 +8,10 @@
 // Fields are typed by name, as in an application with a schema: "i" holds integers, "s" strings,
 // "d" doubles, "l" lists. `typed` = false also writes values of the wrong type now and then.
 
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
-#include <resync/model/value.hpp>
-#include <resync/model/writer.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
+#include <resync/doc/value.hpp>
+#include <resync/doc/writer.hpp>
 
 #include <algorithm>
 #include <cstddef>

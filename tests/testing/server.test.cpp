@@ -2,7 +2,7 @@
 // the protocol level: protocol messages in, replies out. Covers idents, idempotent uploads, pulls,
 // backups and restores, epochs, schema changes, compaction, forgotten clients, injected errors,
 // position checks, fresh copies (chunked, resumable, damaged once), and every link fault.
-#include <resync/model/codec.hpp>
+#include <resync/doc/codec.hpp>
 #include <resync/testing/loopback.hpp>
 #include <resync/testing/server.hpp>
 

@@ -6,8 +6,8 @@
 #include <resync/detail/atomic_file.hpp>
 #include <resync/detail/path.hpp>
 #include <resync/error.hpp>
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
 #include <resync/policy/role.hpp>
 #include <resync/result.hpp>
 #include <resync/trigger.hpp>

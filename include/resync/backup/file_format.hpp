@@ -12,7 +12,7 @@
 #include <resync/detail/sync_state_codec.hpp>
 #include <resync/error.hpp>
 #include <resync/history.hpp>
-#include <resync/model/codec.hpp>
+#include <resync/doc/codec.hpp>
 #include <resync/result.hpp>
 #include <resync/sync_state.hpp>
 #include <resync/trigger.hpp>

@@ -14,8 +14,8 @@
 /// | any operation on a field whose type the server changed, or on a collection the server no longer has | recovery fails: the reset falls back |
 
 #include <resync/error.hpp>
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
 #include <resync/report.hpp>
 
 #include <functional>

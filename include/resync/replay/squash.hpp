@@ -3,7 +3,7 @@
 /// `replay::Squash`: coalesce recovered changes per object and field before upload.
 
 #include <resync/history.hpp>
-#include <resync/model/operation.hpp>
+#include <resync/doc/operation.hpp>
 #include <resync/policy/role.hpp>
 
 #include <cstddef>

@@ -14,8 +14,8 @@
 ///    a local operation creates or inserts it.
 
 #include <resync/history.hpp>
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
 #include <resync/recover/document_rules.hpp>
 
 #include <cstddef>

@@ -6,9 +6,9 @@
 /// with `testing::LoopbackTransport`.
 
 #include <resync/history.hpp>
-#include <resync/model/codec.hpp>
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
+#include <resync/doc/codec.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
 #include <resync/position.hpp>
 #include <resync/protocol.hpp>
 #include <resync/server_error.hpp>

@@ -7,8 +7,8 @@
 #include <resync/detail/frame.hpp>
 #include <resync/detail/piece_reader.hpp>
 #include <resync/error.hpp>
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
 #include <resync/result.hpp>
 
 #include <optional>

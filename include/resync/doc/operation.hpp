@@ -6,7 +6,7 @@
 /// operation means the same thing on any replica; list operations (which name elements by
 /// identity) extend the same variant.
 
-#include <resync/model/value.hpp>
+#include <resync/doc/value.hpp>
 
 #include <cstdint>
 #include <optional>

@@ -1,11 +1,11 @@
-// model/state.hpp: what each operation does to a document-model state, the undo log that
+// doc/state.hpp: what each operation does to a document-model state, the undo log that
 // reverts it, and State equality. The property test at the end runs thousands of random
 // operations against a plain reference model and checks every undo log restores the exact
 // prior state.
 
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
-#include <resync/model/value.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
+#include <resync/doc/value.hpp>
 
 #include <catch2/catch.hpp>
 

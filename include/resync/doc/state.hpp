@@ -3,8 +3,8 @@
 /// The state of a document-model replica (collections -> objects by primary key -> fields)
 /// and the one function that applies an operation to it.
 
-#include <resync/model/operation.hpp>
-#include <resync/model/value.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/value.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,14 +1,14 @@
-// model/codec.hpp: the binary encoding of values, operations, changesets and states, and the
+// doc/codec.hpp: the binary encoding of values, operations, changesets and states, and the
 // checksummed snapshot a fresh copy travels in. Decoding must be total: any input, however
 // damaged or hostile, yields a value or an error, never a crash and never a huge allocation.
 
 #include <resync/detail/binary.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/error.hpp>
-#include <resync/model/codec.hpp>
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
-#include <resync/model/value.hpp>
+#include <resync/doc/codec.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
+#include <resync/doc/value.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -3,8 +3,8 @@
 /// `doc::Writer`: what a local write transaction on a document-model store looks like to the
 /// application. Each call applies at once and is recorded for sync.
 
-#include <resync/model/operation.hpp>
-#include <resync/model/state.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/state.hpp>
 
 #include <algorithm>
 #include <cstddef>
