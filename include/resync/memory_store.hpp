@@ -5,12 +5,13 @@
 
 #include <resync/concepts/store.hpp>
 #include <resync/detail/atomic_file.hpp>
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/detail/sync_state_codec.hpp>
 #include <resync/error.hpp>
 #include <resync/history.hpp>
 #include <resync/doc/codec.hpp>
+#include <resync/doc/snapshot_decoder.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/doc/state.hpp>
 #include <resync/doc/writer.hpp>
@@ -248,7 +249,7 @@ public:
     /// fsync, rename).
     std::error_code save(const std::string& path) const {
         std::string payload;
-        detail::BinaryWriter w(payload);
+        ByteWriter w(payload);
         detail::encode(w, sync_);
         doc::encode(w, state_);
         w.u64(history_.size());
@@ -282,7 +283,7 @@ public:
         if (f.status == detail::FrameStatus::truncated) return errc::backup_truncated;
         if (f.status == detail::FrameStatus::newer_version) return errc::backup_version_unsupported;
         if (f.status != detail::FrameStatus::ok) return errc::backup_corrupt;
-        detail::BinaryReader r(f.payload);
+        ByteReader r(f.payload);
         MemoryStore s;
         s.sync_ = detail::decode_sync_state(r);
         auto state = doc::decode_state(r);

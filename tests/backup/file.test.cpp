@@ -5,7 +5,7 @@
 #include <resync/backup/file.hpp>
 #include <resync/backup/file_format.hpp>
 #include <resync/concepts/policies.hpp>
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/detail/sync_state_codec.hpp>
 #include <resync/error.hpp>
@@ -406,7 +406,7 @@ TEST_CASE("a correctly framed backup with a hostile payload is backup_corrupt", 
     TempDir dir;
     const fs::path path = dir / "hostile.rsbk";
     std::string payload;
-    resync::detail::BinaryWriter w(payload);
+    resync::ByteWriter w(payload);
     w.i64(0);
     resync::detail::encode(w, resync::SyncState{});
     resync::detail::encode(w, sample_trigger());
@@ -447,7 +447,7 @@ TEST_CASE("a correctly framed backup with an impossible enum value is backup_cor
     TempDir dir;
     auto with_reason = [](std::uint8_t reason) {
         std::string payload;
-        resync::detail::BinaryWriter w(payload);
+        resync::ByteWriter w(payload);
         w.i64(0);
         resync::detail::encode(w, resync::SyncState{});
         const std::size_t reason_at = payload.size();

@@ -1,7 +1,7 @@
 // detail/frame.hpp, detail/crc32.hpp, detail/binary.hpp: the checksummed frame around every file
 // and fresh copy, its CRC-32, and the little-endian reader that must never read past its input.
 
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/detail/crc32.hpp>
 #include <resync/detail/frame.hpp>
 
@@ -15,8 +15,8 @@
 
 namespace {
 
-using resync::detail::BinaryReader;
-using resync::detail::BinaryWriter;
+using resync::ByteReader;
+using resync::ByteWriter;
 using resync::detail::crc32;
 using resync::detail::frame;
 using resync::detail::frame_header_size;
@@ -193,9 +193,9 @@ TEST_CASE("unframe looks only at the bytes it is given", "[detail][frame]") {
 
 // ------------------------------------------------------------------------------ binary codec
 
-TEST_CASE("BinaryWriter writes fixed-size integers little-endian", "[detail][binary]") {
+TEST_CASE("ByteWriter writes fixed-size integers little-endian", "[detail][binary]") {
     std::string out;
-    BinaryWriter w(out);
+    ByteWriter w(out);
     w.u8(0xAB);
     w.u32(0x01020304U);
     w.u64(0x0102030405060708ULL);
@@ -208,10 +208,10 @@ TEST_CASE("BinaryWriter writes fixed-size integers little-endian", "[detail][bin
                            3, 0, 0, 0, 0, 0, 0, 0, 'h', 0, 'i'}));
 }
 
-TEST_CASE("BinaryReader reads back what BinaryWriter wrote, bit for bit", "[detail][binary]") {
+TEST_CASE("ByteReader reads back what ByteWriter wrote, bit for bit", "[detail][binary]") {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     std::string out;
-    BinaryWriter w(out);
+    ByteWriter w(out);
     w.u8(0);
     w.u8(0xFF);
     w.u32(0xFFFFFFFFU);
@@ -226,7 +226,7 @@ TEST_CASE("BinaryReader reads back what BinaryWriter wrote, bit for bit", "[deta
     w.str(std::string_view("\0\0\xff", 3));
     w.raw("raw");
 
-    BinaryReader r(out);
+    ByteReader r(out);
     CHECK(r.u8() == 0);
     CHECK(r.u8() == 0xFF);
     CHECK(r.u32() == 0xFFFFFFFFU);
@@ -251,30 +251,30 @@ TEST_CASE("BinaryReader reads back what BinaryWriter wrote, bit for bit", "[deta
     CHECK_FALSE(r.failed());
 }
 
-TEST_CASE("BinaryReader never reads past the end of its input", "[detail][binary]") {
+TEST_CASE("ByteReader never reads past the end of its input", "[detail][binary]") {
     // Bytes that would complete every read sit right after the view in memory; a reader that
     // looked past its end would return them.
     const std::string memory = bytes_of({1, 2, 3, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE});
     const std::string_view three(memory.data(), 3);
 
     SECTION("u32 of 3 bytes") {
-        BinaryReader r(three);
+        ByteReader r(three);
         CHECK(r.u32() == 0);
         CHECK(r.failed());
     }
     SECTION("u64 of 3 bytes") {
-        BinaryReader r(three);
+        ByteReader r(three);
         CHECK(r.u64() == 0);
         CHECK(r.failed());
     }
     SECTION("i64 and f64 of 3 bytes") {
-        BinaryReader r(three);
+        ByteReader r(three);
         CHECK(r.i64() == 0);
         CHECK(r.f64() == 0.0);
         CHECK(r.failed());
     }
     SECTION("u8 after the last byte") {
-        BinaryReader r(three);
+        ByteReader r(three);
         CHECK(r.u8() == 1);
         CHECK(r.u8() == 2);
         CHECK(r.u8() == 3);
@@ -285,33 +285,33 @@ TEST_CASE("BinaryReader never reads past the end of its input", "[detail][binary
     }
     SECTION("a string whose length runs past the end") {
         std::string in;
-        BinaryWriter w(in);
+        ByteWriter w(in);
         w.u64(4);
         in += "abcdef";
-        BinaryReader r(std::string_view(in.data(), 8 + 3));
+        ByteReader r(std::string_view(in.data(), 8 + 3));
         CHECK(r.str().empty());
         CHECK(r.failed());
     }
     SECTION("a string length of 2^64-1 fails without allocating") {
         std::string in;
-        BinaryWriter w(in);
+        ByteWriter w(in);
         w.u64(std::numeric_limits<std::uint64_t>::max());
         in += "abc";
-        BinaryReader r(in);
+        ByteReader r(in);
         CHECK_NOTHROW(r.str());
         CHECK(r.failed());
     }
 }
 
-TEST_CASE("BinaryReader stays failed: every read after a failure yields zero", "[detail][binary]") {
+TEST_CASE("ByteReader stays failed: every read after a failure yields zero", "[detail][binary]") {
     const std::string in = bytes_of({1, 2, 3, 4, 5, 6, 7, 8, 9});
-    BinaryReader r(in);
+    ByteReader r(in);
     CHECK(r.u8() == 1);
     CHECK(r.u64() == 0x0908070605040302ULL);
     CHECK(r.u8() == 0);
     REQUIRE(r.failed());
 
-    BinaryReader s(in);
+    ByteReader s(in);
     s.fail();
     CHECK(s.u8() == 0);
     CHECK(s.u32() == 0);
@@ -320,43 +320,43 @@ TEST_CASE("BinaryReader stays failed: every read after a failure yields zero", "
     CHECK(s.remaining() == in.size()); // nothing consumed after the failure
 }
 
-TEST_CASE("BinaryReader::count rejects counts the remaining input cannot hold", "[detail][binary]") {
+TEST_CASE("ByteReader::count rejects counts the remaining input cannot hold", "[detail][binary]") {
     auto counted = [](std::uint64_t n, std::size_t payload_bytes) {
         std::string in;
-        BinaryWriter w(in);
+        ByteWriter w(in);
         w.u64(n);
         in.append(payload_bytes, '\0');
         return in;
     };
     SECTION("a count that fits exactly is accepted") {
         const std::string in = counted(4, 4 * 9);
-        BinaryReader r(in);
+        ByteReader r(in);
         CHECK(r.count(9) == 4);
         CHECK_FALSE(r.failed());
     }
     SECTION("one more than fits is rejected") {
         const std::string in = counted(5, 4 * 9 + 8);
-        BinaryReader r(in);
+        ByteReader r(in);
         CHECK(r.count(9) == 0);
         CHECK(r.failed());
     }
     SECTION("hostile counts are rejected") {
         for (std::uint64_t n : {std::uint64_t{1} << 32, std::uint64_t{1} << 62, ~std::uint64_t{0}}) {
             const std::string in = counted(n, 64);
-            BinaryReader r(in);
+            ByteReader r(in);
             CHECK(r.count(1) == 0);
             CHECK(r.failed());
         }
     }
     SECTION("a count with no size bound is passed through") {
         const std::string in = counted(1000, 0);
-        BinaryReader r(in);
+        ByteReader r(in);
         CHECK(r.count(0) == 1000);
         CHECK_FALSE(r.failed());
     }
     SECTION("a count cut short fails") {
         const std::string in = counted(1, 0).substr(0, 5);
-        BinaryReader r(in);
+        ByteReader r(in);
         CHECK(r.count(1) == 0);
         CHECK(r.failed());
     }

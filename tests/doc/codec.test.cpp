@@ -2,10 +2,11 @@
 // checksummed snapshot a fresh copy travels in. Decoding must be total: any input, however
 // damaged or hostile, yields a value or an error, never a crash and never a huge allocation.
 
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/error.hpp>
 #include <resync/doc/codec.hpp>
+#include <resync/doc/snapshot_decoder.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/doc/state.hpp>
 #include <resync/doc/value.hpp>
@@ -26,13 +27,13 @@ namespace {
 
 namespace doc = resync::doc;
 using resync::errc;
-using resync::detail::BinaryReader;
-using resync::detail::BinaryWriter;
+using resync::ByteReader;
+using resync::ByteWriter;
 
 template <class T>
 std::string encoded(const T& x) {
     std::string out;
-    BinaryWriter w(out);
+    ByteWriter w(out);
     doc::encode(w, x);
     return out;
 }
@@ -40,14 +41,14 @@ std::string encoded(const T& x) {
 /// Decodes all of `bytes` with `decode`; empty unless it succeeded and consumed every byte.
 template <class Decode>
 auto decode_all(std::string_view bytes, Decode decode) {
-    BinaryReader r(bytes);
+    ByteReader r(bytes);
     auto v = decode(r);
     if (r.failed() || !r.at_end()) v.reset();
     return v;
 }
 
 std::optional<doc::Value> value_round_trip(const doc::Value& v) {
-    return decode_all(encoded(v), [](BinaryReader& r) { return doc::decode_value(r); });
+    return decode_all(encoded(v), [](ByteReader& r) { return doc::decode_value(r); });
 }
 
 std::uint64_t bits_of(double d) {
@@ -128,13 +129,13 @@ TEST_CASE("a value decoder rejects unknown type tags and non-boolean bools", "[m
         CAPTURE(tag);
         std::string bytes(1, static_cast<char>(tag));
         bytes += std::string(16, '\0');
-        BinaryReader r(bytes);
+        ByteReader r(bytes);
         CHECK_FALSE(doc::decode_value(r).has_value());
         CHECK(r.failed());
     }
     for (unsigned b : {2U, 0xFFU}) {
         const std::string bytes{'\x01', static_cast<char>(b)};
-        BinaryReader r(bytes);
+        ByteReader r(bytes);
         (void)doc::decode_value(r);
         CHECK(r.failed());
     }
@@ -146,7 +147,7 @@ TEST_CASE("a value cut short anywhere fails to decode", "[model][codec]") {
         const std::string bytes = encoded(v);
         for (std::size_t n = 0; n < bytes.size(); ++n) {
             CAPTURE(v.index(), n);
-            BinaryReader r(std::string_view(bytes).substr(0, n));
+            ByteReader r(std::string_view(bytes).substr(0, n));
             (void)doc::decode_value(r);
             CHECK(r.failed());
         }
@@ -166,7 +167,7 @@ TEST_CASE("every kind of operation round-trips", "[model][codec]") {
         doc::Operation{doc::AddInteger{"c", "k", "n", std::numeric_limits<std::int64_t>::min()}},
         doc::Operation{doc::AddInteger{"c", "k", "n", -1}});
     CAPTURE(op.index());
-    const auto back = decode_all(encoded(op), [](BinaryReader& r) { return doc::decode_operation(r); });
+    const auto back = decode_all(encoded(op), [](ByteReader& r) { return doc::decode_operation(r); });
     REQUIRE(back.has_value());
     CHECK(*back == op);
 }
@@ -176,7 +177,7 @@ TEST_CASE("an operation decoder rejects unknown operation kinds and bad values",
         for (unsigned kind : {4U, 5U, 0xFFU}) {
             std::string bytes = encoded(doc::Operation{doc::CreateObject{"c", "k"}});
             bytes[0] = static_cast<char>(kind);
-            BinaryReader r(bytes);
+            ByteReader r(bytes);
             CHECK_FALSE(doc::decode_operation(r).has_value());
             CHECK(r.failed());
         }
@@ -186,13 +187,13 @@ TEST_CASE("an operation decoder rejects unknown operation kinds and bad values",
         const std::size_t value_tag_at = 1 + (8 + 1) + (8 + 1) + (8 + 1);
         REQUIRE(bytes[value_tag_at] == 2);
         bytes[value_tag_at] = 9;
-        BinaryReader r(bytes);
+        ByteReader r(bytes);
         CHECK_FALSE(doc::decode_operation(r).has_value());
     }
     SECTION("a set with a bool byte of 2") {
         std::string bytes = encoded(doc::Operation{doc::SetField{"c", "k", "f", doc::Value{true}}});
         bytes.back() = 2;
-        BinaryReader r(bytes);
+        ByteReader r(bytes);
         CHECK_FALSE(doc::decode_operation(r).has_value());
     }
 }
@@ -201,7 +202,7 @@ TEST_CASE("an operation cut short anywhere fails to decode", "[model][codec]") {
     const std::string bytes = encoded(doc::Operation{doc::SetField{"c", "k", "f", doc::Value{std::string("v")}}});
     for (std::size_t n = 0; n < bytes.size(); ++n) {
         CAPTURE(n);
-        BinaryReader r(std::string_view(bytes).substr(0, n));
+        ByteReader r(std::string_view(bytes).substr(0, n));
         CHECK_FALSE(doc::decode_operation(r).has_value());
     }
 }
@@ -214,7 +215,7 @@ TEST_CASE("changesets round-trip, empty or mixed", "[model][codec]") {
                                doc::AddInteger{"c", "k", "n", 5}, doc::EraseObject{"c", "k"},
                                doc::SetField{"c", "k", "f", doc::Value{doc::Null{}}}};
     for (const auto* cs : {&empty, &mixed}) {
-        const auto back = decode_all(encoded(*cs), [](BinaryReader& r) { return doc::decode_changeset(r); });
+        const auto back = decode_all(encoded(*cs), [](ByteReader& r) { return doc::decode_changeset(r); });
         REQUIRE(back.has_value());
         CHECK(*back == *cs);
     }
@@ -228,11 +229,11 @@ TEST_CASE("a changeset with a hostile operation count is rejected without alloca
     // One real operation follows; any count above 1 promises more than there is. Reserving for
     // the larger counts would throw (or abort under AddressSanitizer), failing the test.
     std::string bytes;
-    BinaryWriter w(bytes);
+    ByteWriter w(bytes);
     w.u64(n);
     doc::encode(w, doc::Operation{doc::CreateObject{"c", "k"}});
     std::optional<doc::Changeset> back;
-    BinaryReader r(bytes);
+    ByteReader r(bytes);
     REQUIRE_NOTHROW(back = doc::decode_changeset(r));
     CHECK_FALSE(back.has_value());
 }
@@ -241,7 +242,7 @@ TEST_CASE("a changeset with a hostile operation count is rejected without alloca
 
 TEST_CASE("states round-trip: collections, objects with and without fields, every value type", "[model][codec]") {
     for (const doc::State& s : {doc::State{}, sample_state()}) {
-        const auto back = decode_all(encoded(s), [](BinaryReader& r) { return doc::decode_state(r); });
+        const auto back = decode_all(encoded(s), [](ByteReader& r) { return doc::decode_state(r); });
         REQUIRE(back.has_value());
         CHECK(*back == s);
         CHECK(back->object_count() == s.object_count());
@@ -253,7 +254,7 @@ TEST_CASE("an empty collection is encoded, so a fresh copy tells an emptied coll
     doc::State with_empty = sample_state();
     with_empty.collections["nothing here"];
     CHECK(encoded(with_empty) != encoded(sample_state()));
-    const auto back = decode_all(encoded(with_empty), [](BinaryReader& r) { return doc::decode_state(r); });
+    const auto back = decode_all(encoded(with_empty), [](ByteReader& r) { return doc::decode_state(r); });
     REQUIRE(back.has_value());
     CHECK(*back == with_empty);
     CHECK(back->collections.contains("nothing here"));
@@ -263,7 +264,7 @@ TEST_CASE("a null field in a state decodes as an absent field", "[model][codec]"
     // apply() never stores a null; a hand-built state might, and the decoder normalises it.
     doc::State s;
     s.collections["c"]["k"] = doc::Object{{"gone", doc::Value{doc::Null{}}}, {"kept", doc::Value{true}}};
-    const auto back = decode_all(encoded(s), [](BinaryReader& r) { return doc::decode_state(r); });
+    const auto back = decode_all(encoded(s), [](ByteReader& r) { return doc::decode_state(r); });
     REQUIRE(back.has_value());
     const doc::Object* o = back->find("c", "k");
     REQUIRE(o != nullptr);
@@ -396,7 +397,7 @@ TEST_CASE("a correctly framed snapshot with a hostile element count is rejected 
                                      ~std::uint64_t{0});
     CAPTURE(n);
     std::string payload;
-    BinaryWriter w(payload);
+    ByteWriter w(payload);
     SECTION("collections") {
         w.u64(n);
     }
@@ -439,7 +440,7 @@ TEST_CASE("a correctly framed snapshot whose count is one more than its payload 
           "[model][codec][snapshot][hostile]") {
     // Two objects announced, one present: the bound must be exact, not merely "not absurd".
     std::string payload;
-    BinaryWriter w(payload);
+    ByteWriter w(payload);
     w.u64(1);
     w.str("c");
     w.u64(2);
@@ -449,7 +450,7 @@ TEST_CASE("a correctly framed snapshot whose count is one more than its payload 
 
     // The twin: announcing one decodes.
     std::string twin;
-    BinaryWriter t(twin);
+    ByteWriter t(twin);
     t.u64(1);
     t.str("c");
     t.u64(1);
@@ -465,7 +466,7 @@ TEST_CASE("a correctly framed snapshot with an unknown value tag is fresh_copy_c
     const unsigned tag = GENERATE(6U, 0x80U, 0xFFU);
     auto payload_with_tag = [](unsigned t) {
         std::string payload;
-        BinaryWriter w(payload);
+        ByteWriter w(payload);
         w.u64(1);
         w.str("c");
         w.u64(1);
@@ -545,7 +546,7 @@ TEST_CASE("a snapshot in pieces cut short, altered, extended or of another kind 
     check_pieces_decode_as_whole(framed(payload, doc::snapshot_format + 1));
     check_pieces_decode_as_whole(framed(payload + '\0'));
     std::string hostile;
-    BinaryWriter w(hostile);
+    ByteWriter w(hostile);
     w.u64(std::uint64_t{1} << 62);
     check_pieces_decode_as_whole(framed(hostile));
 }

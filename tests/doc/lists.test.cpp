@@ -3,9 +3,10 @@
 // the Writer's index-based list API that names elements for the application, and the binary
 // encoding of lists and list operations (round trips, and damaged encodings rejected).
 
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/memory_store.hpp>
 #include <resync/doc/codec.hpp>
+#include <resync/doc/snapshot_decoder.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/doc/state.hpp>
 #include <resync/doc/value.hpp>
@@ -34,8 +35,8 @@ namespace {
 namespace doc = resync::doc; // `apply` is always qualified: unqualified, ADL finds std::apply
 using doc::Applied;
 using doc::ElementId;
-using resync::detail::BinaryReader;
-using resync::detail::BinaryWriter;
+using resync::ByteReader;
+using resync::ByteWriter;
 
 ElementId id(std::uint64_t replica, std::uint64_t seq) { return ElementId{replica, seq}; }
 doc::Scalar text(const char* s) { return doc::Scalar{std::string(s)}; }
@@ -77,7 +78,7 @@ Applied apply_and_check_undo(doc::State& s, const doc::Operation& op) {
 template <class T>
 std::string encoded(const T& x) {
     std::string out;
-    BinaryWriter w(out);
+    ByteWriter w(out);
     doc::encode(w, x);
     return out;
 }
@@ -85,16 +86,16 @@ std::string encoded(const T& x) {
 /// Decodes all of `bytes` with `decode`; empty unless it succeeded and consumed every byte.
 template <class Decode>
 auto decode_all(std::string_view bytes, Decode decode) {
-    BinaryReader r(bytes);
+    ByteReader r(bytes);
     auto v = decode(r);
     if (r.failed() || !r.at_end()) v.reset();
     return v;
 }
 std::optional<doc::Operation> op_back(std::string_view bytes) {
-    return decode_all(bytes, [](BinaryReader& r) { return doc::decode_operation(r); });
+    return decode_all(bytes, [](ByteReader& r) { return doc::decode_operation(r); });
 }
 std::optional<doc::Value> value_back(std::string_view bytes) {
-    return decode_all(bytes, [](BinaryReader& r) { return doc::decode_value(r); });
+    return decode_all(bytes, [](ByteReader& r) { return doc::decode_value(r); });
 }
 
 } // namespace
@@ -655,7 +656,7 @@ TEST_CASE("lists round-trip as values: empty, one element, every scalar type", "
 TEST_CASE("lists round-trip inside states", "[model][lists][codec]") {
     doc::State s = sample();
     s.collections["tasks"]["t3"] = doc::Object{{"empty", list({})}};
-    const auto back = decode_all(encoded(s), [](BinaryReader& r) { return doc::decode_state(r); });
+    const auto back = decode_all(encoded(s), [](ByteReader& r) { return doc::decode_state(r); });
     REQUIRE(back.has_value());
     CHECK(*back == s);
     const auto snap = doc::decode_snapshot(doc::encode_snapshot(s));
@@ -683,7 +684,7 @@ TEST_CASE("a changeset of list operations round-trips", "[model][lists][codec]")
                              doc::ListInsert{"c", "k", "f", A, B, 2}, doc::ListMove{"c", "k", "f", A, B},
                              doc::ListSet{"c", "k", "f", B, text("b")}, doc::ListErase{"c", "k", "f", A},
                              doc::ListClear{"c", "k", "f"}};
-    const auto back = decode_all(encoded(ops), [](BinaryReader& r) { return doc::decode_changeset(r); });
+    const auto back = decode_all(encoded(ops), [](ByteReader& r) { return doc::decode_changeset(r); });
     REQUIRE(back.has_value());
     CHECK(*back == ops);
 }
@@ -691,7 +692,7 @@ TEST_CASE("a changeset of list operations round-trips", "[model][lists][codec]")
 TEST_CASE("a list inside a list element is rejected: lists do not nest", "[model][lists][codec][bad-input]") {
     // By hand: list tag, one element, its id, then another list tag where a scalar must be.
     std::string bytes;
-    BinaryWriter w(bytes);
+    ByteWriter w(bytes);
     w.u8(5);
     w.u64(1);
     doc::encode(w, A);
@@ -701,7 +702,7 @@ TEST_CASE("a list inside a list element is rejected: lists do not nest", "[model
 
     // The same inside a set operation and inside a state.
     std::string op;
-    BinaryWriter wo(op);
+    ByteWriter wo(op);
     wo.u8(2); // SetField
     wo.str("c");
     wo.str("k");
@@ -710,7 +711,7 @@ TEST_CASE("a list inside a list element is rejected: lists do not nest", "[model
     CHECK_FALSE(op_back(op).has_value());
 
     std::string state;
-    BinaryWriter ws(state);
+    ByteWriter ws(state);
     ws.u64(1);
     ws.str("c");
     ws.u64(1);
@@ -718,7 +719,7 @@ TEST_CASE("a list inside a list element is rejected: lists do not nest", "[model
     ws.u64(1);
     ws.str("f");
     ws.raw(bytes);
-    CHECK_FALSE(decode_all(state, [](BinaryReader& r) { return doc::decode_state(r); }).has_value());
+    CHECK_FALSE(decode_all(state, [](ByteReader& r) { return doc::decode_state(r); }).has_value());
     CHECK(doc::decode_snapshot(resync::detail::frame(doc::snapshot_magic, doc::snapshot_format, state)).error() ==
           resync::errc::fresh_copy_corrupt);
 }
@@ -739,7 +740,7 @@ TEST_CASE("a list or list operation cut short anywhere (a truncated element) fai
     const std::string value = encoded(list({{A, text("one")}, {B, std::int64_t{2}}, {C, 3.0}}));
     for (std::size_t n = 0; n < value.size(); ++n) {
         CAPTURE(n);
-        BinaryReader r(std::string_view(value).substr(0, n));
+        ByteReader r(std::string_view(value).substr(0, n));
         const auto v = doc::decode_value(r);
         CHECK((!v.has_value() || r.failed()));
     }
@@ -750,7 +751,7 @@ TEST_CASE("a list or list operation cut short anywhere (a truncated element) fai
         const std::string bytes = encoded(op);
         for (std::size_t n = 0; n < bytes.size(); ++n) {
             CAPTURE(op.index(), n);
-            BinaryReader r(std::string_view(bytes).substr(0, n));
+            ByteReader r(std::string_view(bytes).substr(0, n));
             CHECK_FALSE(doc::decode_operation(r).has_value());
         }
     }
@@ -761,7 +762,7 @@ TEST_CASE("a list whose element count is more than its bytes hold is rejected wi
     const std::uint64_t n = GENERATE(std::uint64_t{2}, std::uint64_t{1} << 40, ~std::uint64_t{0});
     CAPTURE(n);
     std::string bytes;
-    BinaryWriter w(bytes);
+    ByteWriter w(bytes);
     w.u8(5);
     w.u64(n);
     doc::encode(w, A);

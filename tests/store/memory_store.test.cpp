@@ -4,6 +4,7 @@
 #include <resync/error.hpp>
 #include <resync/memory_store.hpp>
 #include <resync/doc/codec.hpp>
+#include <resync/doc/snapshot_decoder.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -3,6 +3,7 @@
 // backups and restores, epochs, schema changes, compaction, forgotten clients, injected errors,
 // position checks, fresh copies (chunked, resumable, damaged once), and every link fault.
 #include <resync/doc/codec.hpp>
+#include <resync/doc/snapshot_decoder.hpp>
 #include <resync/testing/loopback.hpp>
 #include <resync/testing/server.hpp>
 

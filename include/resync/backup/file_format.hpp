@@ -7,7 +7,7 @@
 /// then the payload: creation time, sync state, trigger, state, unsynced changesets.
 
 #include <resync/detail/atomic_file.hpp>
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/detail/sync_state_codec.hpp>
 #include <resync/error.hpp>
@@ -41,7 +41,7 @@ inline constexpr std::string_view extension = ".rsbk";
 
 inline std::string encode(const BackupContents& b) {
     std::string payload;
-    detail::BinaryWriter w(payload);
+    ByteWriter w(payload);
     w.i64(b.created_at_ms);
     detail::encode(w, b.sync_state);
     detail::encode(w, b.trigger);
@@ -64,7 +64,7 @@ inline Result<BackupContents> decode(std::string_view bytes) {
     case FrameStatus::newer_version: return errc::backup_version_unsupported;
     default: return errc::backup_corrupt;
     }
-    detail::BinaryReader r(f.payload);
+    ByteReader r(f.payload);
     BackupContents b;
     b.created_at_ms = r.i64();
     b.sync_state = detail::decode_sync_state(r);

@@ -4,14 +4,13 @@
 /// Used for backup files, store snapshots on disk and fresh copies on the wire, so a truncated
 /// or altered byte anywhere is caught before anything is decoded.
 
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/detail/crc32.hpp>
 
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace resync::detail {
 
@@ -24,7 +23,7 @@ enum class FrameStatus : std::uint8_t { ok, truncated, bad_magic, newer_version,
 inline std::string frame(std::string_view magic, std::uint32_t version, std::string_view payload) {
     std::string out;
     out.reserve(frame_header_size + payload.size());
-    BinaryWriter w(out);
+    ByteWriter w(out);
     w.raw(magic.substr(0, 8));
     w.u32(version);
     w.u64(payload.size());
@@ -53,7 +52,7 @@ inline Unframed check_frame_header(std::string_view head, std::uint64_t body_siz
         return r;
     }
     if (head.substr(0, 8) != magic.substr(0, 8)) { r.status = FrameStatus::bad_magic; return r; }
-    BinaryReader in(head.substr(8));
+    ByteReader in(head.substr(8));
     r.version = in.u32();
     r.declared_size = in.u64();
     crc = in.u32();
@@ -73,30 +72,6 @@ inline Unframed unframe(std::string_view bytes, std::string_view magic, std::uin
     const std::string_view body = bytes.substr(frame_header_size);
     if (crc32(body) != crc) { r.status = FrameStatus::bad_checksum; return r; }
     r.payload = body;
-    return r;
-}
-
-/// Checks a frame kept in pieces exactly as `unframe` checks the same bytes joined, without
-/// joining them. The payload starts `frame_header_size` bytes in (no view of it is returned).
-inline Unframed unframe_pieces(const std::vector<std::string>& pieces, std::string_view magic,
-                               std::uint32_t max_version) {
-    std::string head;
-    std::uint64_t total = 0;
-    for (const auto& p : pieces) {
-        total += p.size();
-        if (head.size() < frame_header_size) head.append(std::string_view(p).substr(0, frame_header_size - head.size()));
-    }
-    std::uint32_t crc = 0;
-    Unframed r = check_frame_header(head, total - head.size(), magic, max_version, crc);
-    if (r.status != FrameStatus::ok) return r;
-    std::uint32_t body_crc = 0;
-    std::size_t header_left = frame_header_size;
-    for (const auto& p : pieces) {
-        const std::size_t skip = std::min(header_left, p.size());
-        header_left -= skip;
-        body_crc = crc32(std::string_view(p).substr(skip), body_crc);
-    }
-    if (body_crc != crc) r.status = FrameStatus::bad_checksum;
     return r;
 }
 

@@ -3,7 +3,7 @@
 /// Binary encoding of `SyncState` (with its pending-reset record) and `ResetTrigger`, shared by
 /// backup files and stores saved to disk.
 
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/sync_state.hpp>
 #include <resync/trigger.hpp>
 
@@ -11,11 +11,11 @@
 
 namespace resync::detail {
 
-inline void encode(BinaryWriter& w, const ServerPosition& p) {
+inline void encode(ByteWriter& w, const ServerPosition& p) {
     w.u64(p.version);
     w.u64(p.salt);
 }
-inline ServerPosition decode_position(BinaryReader& r) {
+inline ServerPosition decode_position(ByteReader& r) {
     ServerPosition p;
     p.version = r.u64();
     p.salt = r.u64();
@@ -24,13 +24,13 @@ inline ServerPosition decode_position(BinaryReader& r) {
 
 /// Reads an enum stored as one byte, failing the reader when it is outside [lo, hi].
 template <class E>
-E decode_enum(BinaryReader& r, E lo, E hi) {
+E decode_enum(ByteReader& r, E lo, E hi) {
     const auto v = r.u8();
     if (v < static_cast<std::uint8_t>(lo) || v > static_cast<std::uint8_t>(hi)) r.fail();
     return static_cast<E>(v);
 }
 
-inline void encode(BinaryWriter& w, const ResetTrigger& t) {
+inline void encode(ByteWriter& w, const ResetTrigger& t) {
     w.u8(static_cast<std::uint8_t>(t.reason));
     w.u8(t.recovery_allowed ? 1 : 0);
     w.i64(t.server_error.code);
@@ -43,7 +43,7 @@ inline void encode(BinaryWriter& w, const ResetTrigger& t) {
     w.u32(t.client_schema);
     w.u32(t.server_schema);
 }
-inline ResetTrigger decode_trigger(BinaryReader& r) {
+inline ResetTrigger decode_trigger(ByteReader& r) {
     ResetTrigger t;
     t.reason = decode_enum(r, ResetReason::server_rollback, ResetReason::server_requested);
     t.recovery_allowed = r.u8() != 0;
@@ -59,7 +59,7 @@ inline ResetTrigger decode_trigger(BinaryReader& r) {
     return t;
 }
 
-inline void encode(BinaryWriter& w, const SyncState& s) {
+inline void encode(ByteWriter& w, const SyncState& s) {
     w.u64(s.client_ident);
     encode(w, s.download);
     w.u64(s.upload_acked);
@@ -78,7 +78,7 @@ inline void encode(BinaryWriter& w, const SyncState& s) {
         w.str(p->backup_path);
     }
 }
-inline SyncState decode_sync_state(BinaryReader& r) {
+inline SyncState decode_sync_state(ByteReader& r) {
     SyncState s;
     s.client_ident = r.u64();
     s.download = decode_position(r);

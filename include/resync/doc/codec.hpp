@@ -3,14 +3,14 @@
 /// Binary encoding of the document model: values, operations, changesets and whole states.
 /// Decoding is total: any input, however malformed, yields either a value or `std::nullopt`.
 
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/detail/frame.hpp>
-#include <resync/detail/piece_reader.hpp>
 #include <resync/error.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/doc/state.hpp>
 #include <resync/result.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,18 +21,18 @@ namespace resync::doc {
 
 namespace detail {
 template <class V>
-void encode_variant(resync::detail::BinaryWriter& w, const V& v);
+void encode_variant(resync::ByteWriter& w, const V& v);
 }
 
-inline void encode(resync::detail::BinaryWriter& w, const Scalar& v) { detail::encode_variant(w, v); }
-inline void encode(resync::detail::BinaryWriter& w, const Value& v) { detail::encode_variant(w, v); }
+inline void encode(resync::ByteWriter& w, const Scalar& v) { detail::encode_variant(w, v); }
+inline void encode(resync::ByteWriter& w, const Value& v) { detail::encode_variant(w, v); }
 
-inline void encode(resync::detail::BinaryWriter& w, const ElementId& id) {
+inline void encode(resync::ByteWriter& w, const ElementId& id) {
     w.u64(id.replica);
     w.u64(id.seq);
 }
 template <class Bytes>
-ElementId decode_element_id(resync::detail::BasicBinaryReader<Bytes>& r) {
+ElementId decode_element_id(resync::BasicByteReader<Bytes>& r) {
     ElementId id;
     id.replica = r.u64();
     id.seq = r.u64();
@@ -41,7 +41,7 @@ ElementId decode_element_id(resync::detail::BasicBinaryReader<Bytes>& r) {
 
 namespace detail {
 template <class V>
-void encode_variant(resync::detail::BinaryWriter& w, const V& v) {
+void encode_variant(resync::ByteWriter& w, const V& v) {
     w.u8(static_cast<std::uint8_t>(v.index()));
     std::visit(
         [&](const auto& x) {
@@ -64,7 +64,7 @@ void encode_variant(resync::detail::BinaryWriter& w, const V& v) {
 
 /// Decodes a scalar; a list tag is rejected (lists do not nest).
 template <class Bytes>
-std::optional<Scalar> decode_scalar(resync::detail::BasicBinaryReader<Bytes>& r) {
+std::optional<Scalar> decode_scalar(resync::BasicByteReader<Bytes>& r) {
     switch (r.u8()) {
     case 0: return Scalar{Null{}};
     case 1: {
@@ -80,7 +80,7 @@ std::optional<Scalar> decode_scalar(resync::detail::BasicBinaryReader<Bytes>& r)
 }
 
 template <class Bytes>
-std::optional<Value> decode_value(resync::detail::BasicBinaryReader<Bytes>& r) {
+std::optional<Value> decode_value(resync::BasicByteReader<Bytes>& r) {
     // Peek at the tag: a list is decoded here, a scalar by decode_scalar.
     if (r.peek_u8() != 5) {
         auto s = decode_scalar(r);
@@ -100,10 +100,19 @@ std::optional<Value> decode_value(resync::detail::BasicBinaryReader<Bytes>& r) {
         list.elements.push_back(std::move(e));
     }
     if (r.failed()) return std::nullopt;
+    // Element identity is what list recovery relies on: a list naming one element twice is damage.
+    std::vector<ElementId> ids;
+    ids.reserve(list.elements.size());
+    for (const auto& e : list.elements) ids.push_back(e.id);
+    std::sort(ids.begin(), ids.end());
+    if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
+        r.fail();
+        return std::nullopt;
+    }
     return Value{std::move(list)};
 }
 
-inline void encode(resync::detail::BinaryWriter& w, const Operation& op) {
+inline void encode(resync::ByteWriter& w, const Operation& op) {
     w.u8(static_cast<std::uint8_t>(op.index()));
     std::visit(
         [&](const auto& o) {
@@ -136,7 +145,7 @@ inline void encode(resync::detail::BinaryWriter& w, const Operation& op) {
 
 /// An optional predecessor: a flag byte (0 or 1; anything else is damage), then the id if 1.
 template <class Bytes>
-std::optional<ElementId> decode_after(resync::detail::BasicBinaryReader<Bytes>& r) {
+std::optional<ElementId> decode_after(resync::BasicByteReader<Bytes>& r) {
     const auto flag = r.u8();
     if (flag > 1) r.fail();
     if (flag != 1) return std::nullopt;
@@ -144,7 +153,7 @@ std::optional<ElementId> decode_after(resync::detail::BasicBinaryReader<Bytes>& 
 }
 
 template <class Bytes>
-std::optional<Operation> decode_operation(resync::detail::BasicBinaryReader<Bytes>& r) {
+std::optional<Operation> decode_operation(resync::BasicByteReader<Bytes>& r) {
     const auto kind = r.u8();
     std::string collection = r.str();
     std::string key = r.str();
@@ -197,13 +206,13 @@ std::optional<Operation> decode_operation(resync::detail::BasicBinaryReader<Byte
     return op;
 }
 
-inline void encode(resync::detail::BinaryWriter& w, const Changeset& ops) {
+inline void encode(resync::ByteWriter& w, const Changeset& ops) {
     w.u64(ops.size());
     for (const auto& op : ops) encode(w, op);
 }
 
 template <class Bytes>
-std::optional<Changeset> decode_changeset(resync::detail::BasicBinaryReader<Bytes>& r) {
+std::optional<Changeset> decode_changeset(resync::BasicByteReader<Bytes>& r) {
     Changeset ops;
     // Smallest operation: kind byte + two empty strings.
     const auto n = r.count(1 + 8 + 8);
@@ -217,7 +226,7 @@ std::optional<Changeset> decode_changeset(resync::detail::BasicBinaryReader<Byte
     return ops;
 }
 
-inline void encode(resync::detail::BinaryWriter& w, const State& s) {
+inline void encode(resync::ByteWriter& w, const State& s) {
     // Empty collections are written too: recovery tells a collection the server emptied from
     // one it no longer has (a destructive schema change).
     w.u64(s.collections.size());
@@ -235,25 +244,41 @@ inline void encode(resync::detail::BinaryWriter& w, const State& s) {
     }
 }
 
+namespace detail {
+/// Decodes an object's fields (count, then name and value each) into `obj`; false on any
+/// failure, a field named twice included. Null fields are dropped (null is absence).
 template <class Bytes>
-std::optional<State> decode_state(resync::detail::BasicBinaryReader<Bytes>& r) {
+bool decode_object_fields(resync::BasicByteReader<Bytes>& r, Object& obj) {
+    const auto fields = r.count(8 + 1);
+    for (std::uint64_t k = 0; k < fields && !r.failed(); ++k) {
+        std::string field = r.str();
+        auto v = decode_value(r);
+        if (!v) return false;
+        if (obj.contains(field)) {
+            r.fail();
+            return false;
+        }
+        if (!is_null(*v)) obj.emplace(std::move(field), std::move(*v));
+    }
+    return !r.failed();
+}
+} // namespace detail
+
+/// Decodes a whole state; a collection or an object key named twice is damage.
+template <class Bytes>
+std::optional<State> decode_state(resync::BasicByteReader<Bytes>& r) {
     State s;
     const auto collections = r.count(8 + 8);
     for (std::uint64_t i = 0; i < collections && !r.failed(); ++i) {
-        auto& c = s.collections[r.str()];
+        auto [c, fresh] = s.collections.try_emplace(r.str());
+        if (!fresh) return std::nullopt;
         const auto objects = r.count(8 + 8);
-        c.reserve(objects);
+        c->second.reserve(objects);
         for (std::uint64_t j = 0; j < objects && !r.failed(); ++j) {
             std::string key = r.str();
             Object obj;
-            const auto fields = r.count(8 + 1);
-            for (std::uint64_t k = 0; k < fields && !r.failed(); ++k) {
-                std::string field = r.str();
-                auto v = decode_value(r);
-                if (!v) break;
-                if (!is_null(*v)) obj.insert_or_assign(std::move(field), std::move(*v));
-            }
-            c.insert_or_assign(std::move(key), std::move(obj));
+            if (!detail::decode_object_fields(r, obj)) return std::nullopt;
+            if (!c->second.try_emplace(std::move(key), std::move(obj)).second) return std::nullopt;
         }
     }
     if (r.failed()) return std::nullopt;
@@ -267,49 +292,9 @@ inline constexpr std::uint32_t snapshot_format = 1;
 /// Encodes a whole state as a checksummed snapshot.
 inline std::string encode_snapshot(const State& s) {
     std::string payload;
-    resync::detail::BinaryWriter w(payload);
+    resync::ByteWriter w(payload);
     encode(w, s);
     return resync::detail::frame(snapshot_magic, snapshot_format, payload);
-}
-
-namespace detail {
-/// The error a damaged snapshot frame is: `fresh_copy_truncated` when short, else corrupt.
-inline errc snapshot_frame_error(resync::detail::FrameStatus status) {
-    return status == resync::detail::FrameStatus::truncated ? errc::fresh_copy_truncated : errc::fresh_copy_corrupt;
-}
-
-/// Decodes a checked snapshot payload from any byte source; anything but one whole state is
-/// `fresh_copy_corrupt`.
-template <class Bytes>
-Result<State> decode_snapshot_payload(resync::detail::BasicBinaryReader<Bytes>& r) {
-    auto s = decode_state(r);
-    if (!s || !r.at_end()) return errc::fresh_copy_corrupt;
-    return std::move(*s);
-}
-} // namespace detail
-
-/// Decodes a snapshot made by `encode_snapshot`. A short input is `fresh_copy_truncated`; any
-/// other damage is `fresh_copy_corrupt`.
-inline Result<State> decode_snapshot(std::string_view bytes) {
-    auto f = resync::detail::unframe(bytes, snapshot_magic, snapshot_format);
-    if (f.status != resync::detail::FrameStatus::ok) return detail::snapshot_frame_error(f.status);
-    resync::detail::BinaryReader r(f.payload);
-    return detail::decode_snapshot_payload(r);
-}
-
-/// Decodes a snapshot kept in pieces (as it arrived), with the same checks and errors as
-/// `decode_snapshot` of the pieces joined, releasing each piece once decoded: the encoded copy
-/// and the decoded state are never both whole in memory. The pieces are consumed either way.
-inline Result<State> decode_snapshot(std::vector<std::string>&& pieces) {
-    auto f = resync::detail::unframe_pieces(pieces, snapshot_magic, snapshot_format);
-    if (f.status != resync::detail::FrameStatus::ok) {
-        std::vector<std::string>().swap(pieces);
-        return detail::snapshot_frame_error(f.status);
-    }
-    resync::detail::PieceBytes payload(std::move(pieces));
-    payload.skip(resync::detail::frame_header_size);
-    resync::detail::BasicBinaryReader<resync::detail::PieceBytes> r(std::move(payload));
-    return detail::decode_snapshot_payload(r);
 }
 
 } // namespace resync::doc

@@ -1,7 +1,9 @@
 #pragma once
 /// \file
-/// Little-endian binary writer and a bounds-checked reader. The reader never reads past its
-/// input: a short or malformed input sets `failed()` and yields zero values from then on.
+/// `ByteWriter` and `ByteReader`: the little-endian binary encoding every resync format is written
+/// in (backup files, fresh copies, the wire), and that a user's `Model` encodes its operations
+/// and snapshots with. The reader never reads past its input: a short or malformed input sets
+/// `failed()` and yields zero values from then on.
 
 #include <concepts>
 #include <cstddef>
@@ -11,11 +13,12 @@
 #include <string_view>
 #include <utility>
 
-namespace resync::detail {
+namespace resync {
 
-class BinaryWriter {
+/// Appends little-endian integers, IEEE doubles and length-prefixed strings to a string.
+class ByteWriter {
 public:
-    explicit BinaryWriter(std::string& out) : out_(out) {}
+    explicit ByteWriter(std::string& out) : out_(out) {}
 
     void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
     void u32(std::uint32_t v) { fixed(v); }
@@ -42,7 +45,7 @@ private:
     std::string& out_;
 };
 
-/// Bytes in one contiguous buffer: the byte source a `BinaryReader` reads by default.
+/// Bytes in one contiguous buffer: the byte source a `ByteReader` reads by default.
 class ContiguousBytes {
 public:
     explicit ContiguousBytes(std::string_view in) noexcept : in_(in) {}
@@ -68,17 +71,24 @@ private:
 };
 
 /// The bounds-checked reader, over any byte source with `remaining()`, `peek()`, `read(out, n)`
-/// and `take(n)` (contiguous bytes, or a fresh copy kept in pieces: detail/piece_reader.hpp).
+/// and `take(n)`.
 template <class Bytes>
-class BasicBinaryReader {
+class BasicByteReader {
 public:
     template <class... A>
         requires std::constructible_from<Bytes, A&&...>
-    explicit BasicBinaryReader(A&&... in) : in_(std::forward<A>(in)...) {}
+    explicit BasicByteReader(A&&... in) : in_(std::forward<A>(in)...) {}
 
+    /// Whether a read failed (short input, or a value the caller rejected with `fail()`).
     bool failed() const noexcept { return failed_; }
+    /// Whether a read failed because the input ended before the value did, or a count needs more
+    /// input than remains (as opposed to a malformed value): a decoder fed in slices waits for
+    /// more bytes instead of giving up.
+    bool exhausted() const noexcept { return exhausted_; }
     bool at_end() const noexcept { return in_.remaining() == 0; }
     std::size_t remaining() const noexcept { return in_.remaining(); }
+    /// Bytes read so far (whether or not the reads succeeded).
+    std::size_t consumed() const noexcept { return consumed_; }
     void fail() noexcept { failed_ = true; }
 
     std::uint8_t u8() { return fixed<std::uint8_t>(); }
@@ -97,23 +107,34 @@ public:
     /// A length-prefixed string; a length beyond the input fails instead of allocating.
     std::string str() {
         std::uint64_t n = u64();
-        if (failed_ || n > remaining()) { failed_ = true; return {}; }
+        if (failed_) return {};
+        if (n > remaining()) {
+            failed_ = exhausted_ = true;
+            return {};
+        }
+        consumed_ += static_cast<std::size_t>(n);
         return in_.take(static_cast<std::size_t>(n));
     }
     /// A count of items that each take at least `min_item_bytes`; a count the remaining input
     /// cannot hold fails, so hostile counts never drive huge allocations.
     std::uint64_t count(std::size_t min_item_bytes) {
         std::uint64_t n = u64();
-        if (!failed_ && min_item_bytes && n > remaining() / min_item_bytes) failed_ = true;
+        // Counted as running out of input: with more input to come, the items may yet fit.
+        if (!failed_ && min_item_bytes && n > remaining() / min_item_bytes) failed_ = exhausted_ = true;
         return failed_ ? 0 : n;
     }
 
 private:
     template <class U>
     U fixed() {
-        if (failed_ || remaining() < sizeof(U)) { failed_ = true; return 0; }
+        if (failed_) return 0;
+        if (remaining() < sizeof(U)) {
+            failed_ = exhausted_ = true;
+            return 0;
+        }
         char bytes[sizeof(U)];
         in_.read(bytes, sizeof(U));
+        consumed_ += sizeof(U);
         U v = 0;
         for (std::size_t i = 0; i < sizeof(U); ++i)
             v |= static_cast<U>(static_cast<U>(static_cast<unsigned char>(bytes[i])) << (8 * i));
@@ -121,9 +142,11 @@ private:
     }
     Bytes in_;
     bool failed_ = false;
+    bool exhausted_ = false;
+    std::size_t consumed_ = 0;
 };
 
 /// The reader over contiguous bytes.
-using BinaryReader = BasicBinaryReader<ContiguousBytes>;
+using ByteReader = BasicByteReader<ContiguousBytes>;
 
-} // namespace resync::detail
+} // namespace resync

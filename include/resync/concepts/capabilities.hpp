@@ -1,0 +1,59 @@
+#pragma once
+/// \file
+/// Optional store capabilities are opted into, never guessed from a member's name: a store lists
+/// the ones it offers in `using store_capabilities = resync::capabilities<cap::quarantine, ...>;`
+/// and the session uses a capability only when it is declared (and then checks its members,
+/// with one `static_assert` naming what is missing). A store that happens to have a member
+/// called `quarantined()` does not get its operations quarantined by accident.
+
+#include <type_traits>
+
+namespace resync {
+
+/// The list of optional capabilities a store declares.
+template <class... Caps>
+struct capabilities {};
+
+/// The optional capabilities a store can declare (docs/concepts.md#optional-capabilities).
+namespace cap {
+/// `bool has_unsynced() const`: whether anything is unsynced, without listing it.
+struct unsynced_flag {};
+/// `std::vector<LocalChangeset<Op>> unsynced(std::size_t max_changesets) const`: the oldest
+/// unsynced changesets, at most `max_changesets` of them, without copying the rest.
+struct unsynced_pages {};
+/// `std::vector<LocalChangeset<Op>> acknowledged_after(std::uint64_t server_version) const`:
+/// retained acknowledged changesets (rollback-aware recovery, reports of what a restore lost).
+struct acknowledged_history {};
+/// `quarantined() const` (a range of `QuarantinedOperation<Op>`): the store keeps
+/// `ResetCommit::quarantine` durably, in the commit's transaction.
+struct quarantine {};
+/// `live_view() const`: what recovery rules read as the client's state before the reset
+/// (`const snapshot_type&`, or a lookup view the rules accept), and what `plan_reset(trigger)`
+/// plans against.
+struct live_view {};
+/// `std::size_t object_count() const`: objects in the live state, for reports.
+struct object_count {};
+/// `Result<DiffStats> commit_reset_diff(ResetCommit<Snapshot, Op>&&)`: the commit of
+/// `discard::Diff`, writing only the objects that differ.
+struct diff_commit {};
+/// `Result<DiffCommit<Snapshot>> commit_reset_diff_keeping_before(ResetCommit<Snapshot, Op>&&)`:
+/// the same, also handing back the state it replaced without copying it first.
+struct diff_commit_keeping_before {};
+/// `std::string backup_directory() const`: where backup and staging files go when the
+/// application names no directory in `SessionOptions::backup_directory`.
+struct backup_directory {};
+} // namespace cap
+
+namespace detail {
+template <class List, class Cap>
+struct lists_capability : std::false_type {};
+template <class... Caps, class Cap>
+struct lists_capability<capabilities<Caps...>, Cap> : std::bool_constant<(std::is_same_v<Caps, Cap> || ...)> {};
+} // namespace detail
+
+/// True when `S` declares the optional capability `Cap` in `S::store_capabilities`.
+template <class S, class Cap>
+concept declares_capability = requires { typename S::store_capabilities; } &&
+                              detail::lists_capability<typename S::store_capabilities, Cap>::value;
+
+} // namespace resync

@@ -1,0 +1,44 @@
+#pragma once
+/// \file
+/// `doc::Model`: the shipped document model (collections -> objects by primary key -> fields) as
+/// a `resync::Model`, so that everything generic over a model - the reference server, backup
+/// files, the law suite, every strategy - works with it.
+
+#include <resync/bytes.hpp>
+#include <resync/concepts/model.hpp>
+#include <resync/doc/codec.hpp>
+#include <resync/doc/describe.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/snapshot_decoder.hpp>
+#include <resync/doc/state.hpp>
+#include <resync/result.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace resync::doc {
+
+/// The document model as a `resync::Model`.
+struct Model {
+    using model_concept = model_t;
+    using operation_type = Operation;
+    using snapshot_type = State;
+    using snapshot_decoder = SnapshotDecoder;
+
+    static void apply(State& state, const Operation& op) { doc::apply(state, op); }
+    static std::size_t object_count(const State& state) noexcept { return state.object_count(); }
+
+    static void encode(ByteWriter& w, const Operation& op) { doc::encode(w, op); }
+    static std::optional<Operation> decode_operation(ByteReader& r) { return doc::decode_operation(r); }
+
+    static std::string encode_snapshot(const State& state) { return doc::encode_snapshot(state); }
+    static Result<State> decode_snapshot(std::string_view bytes) { return doc::decode_snapshot(bytes); }
+
+    static std::string describe(const Operation& op) { return doc::describe(op); }
+};
+
+static_assert(resync::Model<Model>);
+
+} // namespace resync::doc
