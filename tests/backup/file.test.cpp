@@ -33,6 +33,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 namespace doc = resync::doc;
@@ -467,3 +474,5 @@ TEST_CASE("a correctly framed backup with an impossible enum value is backup_cor
     REQUIRE(ok.has_value());
     CHECK(ok->trigger.reason == resync::ResetReason::client_expired);
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -27,6 +27,13 @@
 #include <utility>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 namespace doc = resync::doc;
@@ -293,3 +300,5 @@ TEST_CASE("MemoryStore::load of a damaged file is a typed error, never a store",
         CHECK(r.error() == std::errc::no_such_file_or_directory);
     }
 }
+
+} // namespace RESYNC_TEST_FILE

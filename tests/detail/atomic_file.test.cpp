@@ -14,6 +14,13 @@
 
 #include <sys/stat.h>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -81,3 +88,5 @@ TEST_CASE("a directory that cannot be created is named in the error, with the on
     CHECK(resync::detail::parent_directory(*ok) == (dir / "x" / "backups").string());
     CHECK(resync::detail::read_file(*ok).value() == "bytes");
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -13,6 +13,13 @@
 #include <string>
 #include <string_view>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 using resync::ByteReader;
@@ -361,3 +368,5 @@ TEST_CASE("ByteReader::count rejects counts the remaining input cannot hold", "[
         CHECK(r.failed());
     }
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -19,6 +19,13 @@
 #include <tuple>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using namespace resync;
 
 namespace {
@@ -557,3 +564,5 @@ TEMPLATE_LIST_TEST_CASE("law: a detection policy is a pure function: the same in
     // The inputs are not all harmless: every model found something in them.
     CHECK(triggered > 0);
 }
+
+} // namespace RESYNC_TEST_FILE

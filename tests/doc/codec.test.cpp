@@ -23,6 +23,13 @@
 #include <utility>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 namespace doc = resync::doc;
@@ -550,3 +557,5 @@ TEST_CASE("a snapshot in pieces cut short, altered, extended or of another kind 
     w.u64(std::uint64_t{1} << 62);
     check_pieces_decode_as_whole(framed(hostile));
 }
+
+} // namespace RESYNC_TEST_FILE

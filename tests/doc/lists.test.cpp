@@ -30,6 +30,13 @@
 #include <variant>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 namespace doc = resync::doc; // `apply` is always qualified: unqualified, ADL finds std::apply
@@ -790,3 +797,5 @@ TEST_CASE("a list operation whose predecessor flag is neither 0 nor 1 is rejecte
         CHECK_FALSE(op_back(move).has_value());
     }
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -17,6 +17,13 @@
 #include <utility>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 using namespace resync::doc;
@@ -447,3 +454,5 @@ TEST_CASE("undo logs of consecutive changesets revert one changeset at a time", 
         }
     }
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -32,6 +32,13 @@
 #include <utility>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using namespace resync;
 
 namespace {
@@ -293,3 +300,5 @@ TEST_CASE("Result<T> holds either a value or an error", "[result]") {
     CHECK(zero.has_value());
     CHECK(*zero == 0);
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -32,6 +32,13 @@
 #include <variant>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 namespace doc = resync::doc;
@@ -750,3 +757,5 @@ TEST_CASE("an empty collection on the server is not a failure: its objects were 
     CHECK(applied(r.fresh, out) == r.fresh);
     CHECK(applied(r.fresh, out).object_count() == 0);
 }
+
+} // namespace RESYNC_TEST_FILE

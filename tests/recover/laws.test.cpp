@@ -43,6 +43,13 @@
 #include <variant>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 namespace doc = resync::doc;
@@ -372,3 +379,5 @@ TEST_CASE("a rule set with memory of earlier calls breaks 'deterministic'", "[re
     CAPTURE(describe(broken));
     CHECK(breaks(broken, "the same input gave a different output"));
 }
+
+} // namespace RESYNC_TEST_FILE

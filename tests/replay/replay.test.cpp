@@ -25,6 +25,13 @@
 #include <utility>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 namespace doc = resync::doc;
@@ -231,3 +238,5 @@ TEST_CASE("applying the squashed changesets equals applying the originals, on ra
     CHECK(ops_out < ops_in * 8 / 10);
     CHECK(changed > 1100);
 }
+
+} // namespace RESYNC_TEST_FILE

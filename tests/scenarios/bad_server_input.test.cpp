@@ -18,6 +18,13 @@
 #include <utility>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::SessionState;
 using resync::errc;
 using resync_test::num;
@@ -315,3 +322,5 @@ TEST_CASE("a server that damages every fresh copy gets the reset abandoned in th
     CHECK(resync_test::image_of(d.a.store, false) == d.before);
     CHECK(d.a.session().resets_completed() == 0);
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -13,6 +13,13 @@
 #include <string>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::ResetReason;
 using resync::SessionState;
 using resync_test::num;
@@ -114,3 +121,5 @@ TEST_CASE("a connected client whose cursor the server compacted away is told so 
     CHECK(a.store.state().find("items", "local") == nullptr);
     CHECK_FALSE(a.store.sync_state().pending_reset.has_value());
 }
+
+} // namespace RESYNC_TEST_FILE

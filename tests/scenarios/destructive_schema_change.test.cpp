@@ -15,6 +15,13 @@
 #include <variant>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::ResetReason;
 using resync::SessionState;
 using resync_test::num;
@@ -115,3 +122,5 @@ TEMPLATE_TEST_CASE("a destructive schema change resets the client with recovery 
     CHECK(server.state().get("items", "three", "n") == str("3"));
     CHECK(a.session().resets_completed() == 1);
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -24,6 +24,13 @@
 #include <utility>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 namespace {
 
 namespace doc = resync::doc;
@@ -88,3 +95,5 @@ TEMPLATE_TEST_CASE("a Diff reset with a Snapshot backup hands the callback exact
     REQUIRE(diff.has_value());
     CHECK(*diff == resync::DiffStats{0, 1, 2, 1}); // changed updated; lost, local erased; same kept
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -27,6 +27,13 @@
 #include <utility>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::SessionState;
 using resync_test::Replica;
 
@@ -220,3 +227,5 @@ TEST_CASE("a store without has_unsynced() uploads, goes idle and finishes a rese
     CHECK(store.unsynced().empty());
     CHECK(store.inner.state() == server.state());
 }
+
+} // namespace RESYNC_TEST_FILE

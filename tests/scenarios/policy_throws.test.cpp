@@ -15,6 +15,13 @@
 #include <string>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::ResetPhase;
 using resync::SessionState;
 using resync::errc;
@@ -214,3 +221,5 @@ TEST_CASE("an after-reset callback that throws does not undo a committed reset",
     CHECK(w.a.store.state().find("items", "local") == nullptr);
     CHECK_FALSE(w.a.store.sync_state().pending_reset.has_value());
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -23,6 +23,13 @@
 #include <type_traits>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::OperationFate;
 using resync::ResetMode;
 using resync::ServerAction;
@@ -319,3 +326,5 @@ TEST_CASE("the twins: a collection the recovered changes create again is not mis
         CHECK(a.store.state() == server.state());
     }
 }
+
+} // namespace RESYNC_TEST_FILE

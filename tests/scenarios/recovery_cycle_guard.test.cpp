@@ -20,6 +20,13 @@
 #include <string>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::OperationFate;
 using resync::ResetMode;
 using resync::ResetReason;
@@ -425,3 +432,5 @@ TEST_CASE("after an abandoned attempt the session says nothing to the server for
     CHECK(a.session().resets_completed() == 0);
     CHECK(a.store.get("items", "two", "n") == num(2)); // untouched through it all
 }
+
+} // namespace RESYNC_TEST_FILE

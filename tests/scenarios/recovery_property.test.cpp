@@ -50,6 +50,13 @@
 #include <utility>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::SessionState;
 namespace doc = resync::doc;
 
@@ -884,7 +891,7 @@ using resync_test::Replica;
 
 /// Polls `r` until `done()` holds, at most `max` times; returns whether it came to hold.
 template <class R, class F>
-bool poll_until(R& r, F done, int max = 200) {
+bool poll_replica_until(R& r, F done, int max = 200) {
     for (int i = 0; i < max; ++i) {
         if (done()) return true;
         r.session().poll();
@@ -897,7 +904,7 @@ bool poll_until(R& r, F done, int max = 200) {
 template <class P>
 void acknowledged_not_downloaded(Replica<P>& a) {
     const auto cursor = a.store.sync_state().download;
-    REQUIRE(poll_until(a, [&] { return a.store.unsynced().empty(); }));
+    REQUIRE(poll_replica_until(a, [&] { return a.store.unsynced().empty(); }));
     a.link().go_offline();
     REQUIRE(a.store.acknowledged_after(cursor.version).size() == 1);
     REQUIRE(a.store.sync_state().download == cursor);
@@ -920,7 +927,7 @@ TEST_CASE("a local write made while a reset downloads its fresh copy is recovere
 
     server.forget_client(a.ident());
     a.put("items", "before", "n", num(2));
-    REQUIRE(poll_until(a, [&] { return a.session().state() == SessionState::resetting; }));
+    REQUIRE(poll_replica_until(a, [&] { return a.session().state() == SessionState::resetting; }));
     a.put("items", "during", "n", num(3)); // the reset is fetching: the store is still the application's
     REQUIRE(a.session().state() == SessionState::resetting);
     REQUIRE(a.sync() == SessionState::syncing);
@@ -1005,7 +1012,7 @@ TEST_CASE("under RecoverAll the lost acknowledged changes are found even when th
     std::uint64_t fetched = 0;
     a.session().on_progress([&](const resync::Progress& p) { fetched = p.done; });
 
-    REQUIRE(poll_until(a, [&] { return fetched > 0; }));
+    REQUIRE(poll_replica_until(a, [&] { return fetched > 0; }));
     server.write({doc::CreateObject{"items", "meanwhile"}}); // the copy being fetched is outdated now
     REQUIRE(a.sync() == SessionState::syncing);
     REQUIRE(a.session().last_report().has_value());
@@ -1094,3 +1101,5 @@ TEST_CASE("a duplicated error answering a reconnecting client's Hello does not b
     CHECK(a.session().last_error() != resync::errc::protocol_violation);
     CHECK(a.store.state() == server.state());
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -23,6 +23,13 @@
 #include <variant>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::OperationFate;
 using resync::ResetMode;
 using resync::ServerAction;
@@ -249,3 +256,5 @@ TEMPLATE_TEST_CASE("a change the server integrated before the reset, whose ackno
     CHECK(resync_test::writes_on_server(server, "items", "counter", "c") == 2);
     CHECK(a.store.state() == server.state());
 }
+
+} // namespace RESYNC_TEST_FILE

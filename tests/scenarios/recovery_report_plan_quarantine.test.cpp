@@ -17,6 +17,13 @@
 #include <variant>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::OperationFate;
 using resync::ResetMode;
 using resync::ResetPhase;
@@ -330,3 +337,5 @@ TEST_CASE("dropped operations are quarantined durably: kept in the store after t
     CHECK(w.a.session().resets_completed() == 1);
     CHECK(resync_test::no_duplicate_uploads(w.server));
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -19,6 +19,13 @@
 #include <variant>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::OperationFate;
 using resync::ResetMode;
 using resync::ResetReason;
@@ -246,3 +253,5 @@ TEMPLATE_TEST_CASE("a field the server rewrote with another type makes recovery 
     CHECK_FALSE(a.store.sync_state().pending_reset.has_value());
     CHECK(a.session().resets_completed() == 1);
 }
+
+} // namespace RESYNC_TEST_FILE

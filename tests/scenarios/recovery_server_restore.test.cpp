@@ -18,6 +18,13 @@
 #include <type_traits>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::OperationFate;
 using resync::ResetMode;
 using resync::ResetReason;
@@ -266,3 +273,5 @@ TEST_CASE("RecoverAll recovers nothing twice when the server restore lost none o
     CHECK(a.store.state() == server.state());
     CHECK(resync_test::no_duplicate_uploads(server));
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -15,6 +15,13 @@
 #include <string>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::OperationFate;
 using resync::ResetMode;
 using resync::ResetReason;
@@ -155,3 +162,5 @@ TEMPLATE_TEST_CASE("after sync is terminated and re-enabled the unsynced changes
     CHECK(b.store.state() == server.state());
     CHECK(b.session().resets_completed() == 1);
 }
+
+} // namespace RESYNC_TEST_FILE

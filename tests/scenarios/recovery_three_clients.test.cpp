@@ -16,6 +16,13 @@
 #include <type_traits>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::ResetMode;
 using resync::SessionState;
 using resync_test::el;
@@ -139,3 +146,5 @@ TEMPLATE_TEST_CASE("two clients reset after a server restore and keep writing, a
     CHECK(resync_test::no_duplicate_uploads(server));
     CHECK(resync_test::replay_history(server) == server.state());
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -13,6 +13,13 @@
 #include <string>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::ResetReason;
 using resync::ServerAction;
 using resync::SessionState;
@@ -159,3 +166,5 @@ TEST_CASE("a reset the server confirmed clears the guard, so a later unrelated r
     CHECK(w.a.session().resets_completed() == 3);
     CHECK(w.requests.empty());
 }
+
+} // namespace RESYNC_TEST_FILE

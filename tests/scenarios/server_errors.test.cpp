@@ -16,6 +16,13 @@
 #include <string>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::ResetReason;
 using resync::ServerAction;
 using resync::SessionState;
@@ -132,3 +139,5 @@ TEST_CASE("a reset an unknown server error code asks for is a server-requested r
     CHECK(a.session().resets_completed() == 1);
     CHECK(a.store.state() == server.state());
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -17,6 +17,13 @@
 #include <string>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::ResetReason;
 using resync::SessionState;
 using resync_test::num;
@@ -338,3 +345,5 @@ TEST_CASE("under Manual a reset request survives a restart, the new session repo
     CHECK(contents->state == before.state);
     CHECK(contents->unsynced == before.unsynced);
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -13,6 +13,13 @@
 #include <string>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using resync::ResetReason;
 using resync::SessionState;
 using resync_test::num;
@@ -139,3 +146,5 @@ TEST_CASE("a client that stays connected through a terminate-and-re-enable is to
     CHECK(a.store.state().find("items", "local") == nullptr);
     CHECK_FALSE(a.store.sync_state().pending_reset.has_value());
 }
+
+} // namespace RESYNC_TEST_FILE

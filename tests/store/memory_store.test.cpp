@@ -19,6 +19,13 @@
 #include <utility>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using namespace resync;
 
 namespace {
@@ -778,3 +785,5 @@ TEST_CASE("set_retention trims acknowledged history that came back, and never pe
     CHECK(versions_of(store.acknowledged_after(0)) == std::vector<ClientVersion>{6});
     CHECK(store.unsynced().empty());
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -18,6 +18,13 @@
 #include <variant>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using namespace resync;
 using resync::testing::LoopbackTransport;
 using resync::testing::Server;
@@ -837,3 +844,5 @@ TEST_CASE("random link faults with a fixed seed are reproducible", "[testing][lo
         CHECK(w.ident == static_cast<ClientIdent>(i + 1));
     }
 }
+
+} // namespace RESYNC_TEST_FILE
