@@ -213,7 +213,7 @@ void session(benchmark::State& state) {
     FeedLink link(feed);
     resync::MemoryStore store(42);
     if (!prepare(store, retained)) return resync_bench::fail(state, "the store refused the set-up");
-    resync::SyncSession<resync::MemoryStore, FeedLink, resync::RecoverOrDiscard> s(store, link);
+    resync::SyncSession<resync::MemoryStore, FeedLink, resync::doc::RecoverOrDiscard> s(store, link);
     // Hello, Welcome, first Pull: the session is then in steady state with one Download waiting.
     for (int i = 0; i < 4 && s.state() != resync::SessionState::syncing; ++i) s.poll();
     if (s.state() != resync::SessionState::syncing) return resync_bench::fail(state, "the session never synced");

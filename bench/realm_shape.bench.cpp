@@ -125,7 +125,7 @@ void register_all() {
         benchmark::RegisterBenchmark(("realm_shape/import" + suffix).c_str(), import, c)->Unit(benchmark::kMillisecond);
         benchmark::RegisterBenchmark(("realm_shape/discard" + suffix).c_str(), reset<resync::DiscardUnsynced, false>, c)
             ->Unit(benchmark::kMillisecond);
-        benchmark::RegisterBenchmark(("realm_shape/recover" + suffix).c_str(), reset<resync::RecoverOrDiscard, true>, c)
+        benchmark::RegisterBenchmark(("realm_shape/recover" + suffix).c_str(), reset<resync::doc::RecoverOrDiscard, true>, c)
             ->Unit(benchmark::kMillisecond);
     }
 }

@@ -1,5 +1,5 @@
 // Recovery (DESIGN §6): U unsynced local operations recovered onto a fresh copy of N objects -
-// `recover::Rebase<>{}.recover(...)` and the commit that installs the fresh state with the
+// `recover::Rebase<resync::recover::DocumentRules>{}.recover(...)` and the commit that installs the fresh state with the
 // recovered changes on top - vs. applying the same U operations directly, the way the store
 // applies local writes (apply with an undo log, and keep the operations as local history).
 //
@@ -98,7 +98,7 @@ void recover(benchmark::State& state) {
     resync::SyncState after = resync_bench::synced_state();
     after.client_ident = resync_bench::new_ident;
     after.download = resync_bench::restored_at;
-    const resync::recover::Rebase<> rebase;
+    const resync::recover::Rebase<resync::recover::DocumentRules> rebase;
 
     for (auto _ : state) {
         auto out = rebase.recover(w.store, w.fresh, trigger, local);

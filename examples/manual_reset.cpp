@@ -12,12 +12,12 @@
 
 using namespace resync;
 
-using Session = SyncSession<MemoryStore, testing::LoopbackTransport, Manual>;
+using Session = SyncSession<MemoryStore, testing::LoopbackTransport<resync::doc::Model>, Manual>;
 
 int main() {
     const auto backups = std::filesystem::temp_directory_path() / "resync-manual-example";
-    testing::Server server;
-    testing::LoopbackTransport link(server);
+    testing::Server<resync::doc::Model> server;
+    testing::LoopbackTransport<resync::doc::Model> link(server);
     MemoryStore store;
 
     std::optional<ResetRequest> request;

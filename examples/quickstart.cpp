@@ -14,11 +14,11 @@ using namespace resync;
 using BackUpThenDiscard = Strategy<backup::File, discard::Replace>;
 
 int main() {
-    testing::Server server;                      // the in-process reference server
-    testing::LoopbackTransport link(server);     // this client's connection to it
+    testing::Server<resync::doc::Model> server;                      // the in-process reference server
+    testing::LoopbackTransport<resync::doc::Model> link(server);     // this client's connection to it
     MemoryStore store;                           // this client's local replica
     const auto backups = std::filesystem::temp_directory_path() / "resync-quickstart";
-    SyncSession<MemoryStore, testing::LoopbackTransport, BackUpThenDiscard> session(
+    SyncSession<MemoryStore, testing::LoopbackTransport<resync::doc::Model>, BackUpThenDiscard> session(
         store, link, BackUpThenDiscard{backup::File{backups}});
 
     auto add_task = [&](const std::string& key, const std::string& title) {

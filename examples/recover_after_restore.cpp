@@ -13,10 +13,10 @@ using namespace resync;
 
 template <class Strategy>
 bool run(const char* name) {
-    testing::Server server;
-    testing::LoopbackTransport link(server);
+    testing::Server<resync::doc::Model> server;
+    testing::LoopbackTransport<resync::doc::Model> link(server);
     MemoryStore store;
-    SyncSession<MemoryStore, testing::LoopbackTransport, Strategy> session(store, link);
+    SyncSession<MemoryStore, testing::LoopbackTransport<resync::doc::Model>, Strategy> session(store, link);
 
     (void)store.write([](doc::Writer& w) {
         w.create("docs", "plan").set("docs", "plan", "title", std::string("Q3 plan"));

@@ -45,7 +45,7 @@ public:
 int main() {
     AppLink link;
     resync::MemoryStore store(1);
-    resync::SyncSession<resync::MemoryStore, AppLink, resync::RecoverOrDiscard> session(store, link);
+    resync::SyncSession<resync::MemoryStore, AppLink, resync::doc::RecoverOrDiscard> session(store, link);
     auto v = store.write([](resync::doc::Writer& w) { w.create("items", "a").set("items", "a", "n", std::int64_t{1}); });
     (void)v;
     return static_cast<int>(session.poll());

@@ -8,10 +8,10 @@
 #include <resync/testing/server.hpp>
 
 int main() {
-    resync::testing::Server server;
-    resync::testing::LoopbackTransport link(server);
+    resync::testing::Server<resync::doc::Model> server;
+    resync::testing::LoopbackTransport<resync::doc::Model> link(server);
     resync::MemoryStore store(1);
-    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport, resync::RecoverOrDiscard> session(store,
+    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport<resync::doc::Model>, resync::doc::RecoverOrDiscard> session(store,
                                                                                                                   link);
     auto v = store.write([](resync::doc::Writer& w) { w.create("items", "a").set("items", "a", "n", std::int64_t{1}); });
     (void)v;

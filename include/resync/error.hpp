@@ -23,6 +23,10 @@ enum class errc {
     backup_corrupt,           ///< a backup file failed its checksum, magic or structure checks
     backup_version_unsupported, ///< a backup file was written by a newer format version
     backup_io,                ///< reading or writing a backup file failed at the OS level
+    backup_missing,           ///< the backup file a waiting manual reset relies on is gone
+    backup_directory_unsafe,  ///< the backup directory is a symlink, not ours, or open to others
+    no_backup_directory,      ///< a reset must keep operations in a file and no directory is named
+    nowhere_to_keep,          ///< a reset would discard operations that nothing durable holds
     // --- store and policies ---
     store_failure,            ///< the store refused or failed a transaction
     policy_failure,           ///< a reset policy failed or threw; the reset was abandoned
@@ -72,6 +76,21 @@ public:
         case errc::backup_io:
             return "reading or writing the backup file failed (permissions, full disk?); the "
                    "local data is untouched. Free space or fix the backup directory and retry";
+        case errc::backup_missing:
+            return "the backup file this manual reset relies on is missing; nothing was discarded. "
+                   "Restore the file, or write a new one with renew_backup() and execute again";
+        case errc::backup_directory_unsafe:
+            return "the backup directory is unsafe (a symbolic link, owned by another user, or "
+                   "readable or writable by others); nothing was written. Use a directory of your "
+                   "own with mode 0700";
+        case errc::no_backup_directory:
+            return "this reset must keep local changes in a backup file, and no directory is named "
+                   "for it; nothing was discarded. Set SessionOptions::backup_directory (or "
+                   "backup::File{dir}) to a durable directory of the application's";
+        case errc::nowhere_to_keep:
+            return "this reset would discard unsynced local changes that no backup file or "
+                   "quarantine holds; nothing was discarded. Name a backup directory, use a store "
+                   "with a quarantine, or opt out with SessionOptions::discard_unkept";
         case errc::store_failure:
             return "the store failed a transaction; it was rolled back and the local data is "
                    "unchanged. See the store's own error for the cause";

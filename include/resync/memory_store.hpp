@@ -3,6 +3,7 @@
 /// `MemoryStore`: the embedded default Store - the document model in memory, with local
 /// history, sync state, atomic transactions and optional snapshots to disk.
 
+#include <resync/concepts/capabilities.hpp>
 #include <resync/concepts/store.hpp>
 #include <resync/detail/atomic_file.hpp>
 #include <resync/bytes.hpp>
@@ -11,6 +12,7 @@
 #include <resync/error.hpp>
 #include <resync/history.hpp>
 #include <resync/doc/codec.hpp>
+#include <resync/doc/model.hpp>
 #include <resync/doc/snapshot_decoder.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/doc/state.hpp>
@@ -43,8 +45,12 @@ namespace resync {
 class MemoryStore {
 public:
     using store_concept = store_t;
+    using model_type = doc::Model;
     using operation_type = doc::Operation;
     using snapshot_type = doc::State;
+    using store_capabilities =
+        capabilities<cap::unsynced_flag, cap::unsynced_pages, cap::acknowledged_history, cap::quarantine,
+                     cap::live_view, cap::object_count, cap::diff_commit, cap::diff_commit_keeping_before>;
 
     /// A store whose new list elements are named after a random replica id.
     MemoryStore() : replica_id_(random_replica_id()) {}
@@ -116,6 +122,20 @@ public:
             if (!history_[i].changeset.acknowledged()) out.push_back(history_[i].changeset);
         return out;
     }
+
+    /// The oldest `max_changesets` unsynced changesets (an upload's worth), without copying the rest.
+    std::vector<LocalChangeset<doc::Operation>> unsynced(std::size_t max_changesets) const {
+        std::vector<LocalChangeset<doc::Operation>> out;
+        for (std::size_t i = first_pending(); i < history_.size() && out.size() < max_changesets; ++i)
+            if (!history_[i].changeset.acknowledged()) out.push_back(history_[i].changeset);
+        return out;
+    }
+
+    /// The live state, as recovery rules and dry runs read it.
+    const doc::State& live_view() const noexcept { return state_; }
+
+    /// Objects in the live state.
+    std::size_t object_count() const noexcept { return state_.object_count(); }
 
     /// Whether any local changeset is unacknowledged, without copying them (the session asks on
     /// every poll): a binary search past the base, then the few acknowledged changesets the
@@ -190,14 +210,6 @@ public:
 
     /// A copy of the current state.
     doc::State export_snapshot() const { return state_; }
-
-    /// Decodes a fresh copy sent by the server.
-    Result<doc::State> decode_snapshot(std::string_view bytes) const { return doc::decode_snapshot(bytes); }
-
-    /// Decodes a fresh copy kept in the pieces it arrived in, releasing each piece once decoded.
-    Result<doc::State> decode_snapshot_pieces(std::vector<std::string>&& pieces) const {
-        return doc::decode_snapshot(std::move(pieces));
-    }
 
     /// The one atomic commit of a reset: the fresh state becomes the base, the given history is
     /// applied on top as unsynced local changes, the sync state is replaced. Returns the old
@@ -352,8 +364,10 @@ private:
 
     // Builds everything a reset commit installs before the live store is touched, so the commit
     // itself cannot half-happen.
-    Staged stage(ResetCommit<doc::State, doc::Operation>&& c) const {
+    Staged stage(ResetCommit<doc::State, doc::Operation>&& c) {
         Staged s{std::move(c.state), {}, std::move(c.sync_state), 1, std::move(c.quarantine)};
+        // Room for the new quarantined operations now, so that adopting them cannot fail.
+        quarantine_.reserve(quarantine_.size() + s.quarantine.size());
         s.history.reserve(c.history.size());
         for (auto& cs : c.history) {
             Entry e{std::move(cs), {}, false};
@@ -368,17 +382,19 @@ private:
     // The minimal-diff commit; the old state goes to `before` when given.
     DiffStats commit_diff(ResetCommit<doc::State, doc::Operation>&& c, doc::State* before) {
         auto staged = stage(std::move(c));
-        make_room_for_diff(staged.state, before);
-        const DiffStats stats = diff_into(staged.state, before);
+        doc::State added;
+        make_room_for_diff(staged.state, before, added);
+        const DiffStats stats = diff_into(staged.state, before, added);
         adopt(std::move(staged));
         return stats;
     }
 
     // Every allocation the diff needs, made before the live state changes, so that `diff_into`
     // only moves map nodes and cannot fail half-way: room in each live collection for the objects
-    // the fresh state adds and, when the before-state is kept, its collections (to receive the old
-    // objects). Only empty collections are added to the live state here.
-    void make_room_for_diff(const doc::State& fresh, doc::State* before) {
+    // the fresh state adds, the collections the live state lacks (made aside, in `added`, and
+    // spliced in by `diff_into` without allocating) and, when the before-state is kept, its
+    // collections (to receive the old objects). A failure here leaves the live state as it was.
+    void make_room_for_diff(const doc::State& fresh, doc::State* before, doc::State& added) {
         if (before) {
             for (const auto& [name, live] : state_.collections) {
                 auto& aside = before->collections.try_emplace(name).first->second;
@@ -387,12 +403,17 @@ private:
             }
         }
         for (const auto& [name, target] : fresh.collections) {
-            auto& live = state_.collections.try_emplace(name).first->second;
+            auto found = state_.collections.find(name);
+            if (found == state_.collections.end()) {
+                make_room(added.collections.try_emplace(name).first->second, target.size());
+                continue;
+            }
+            auto& live = found->second;
             // Counting the added objects costs a lookup each: only when the table may be short.
             if (has_room(live, live.size() + target.size())) continue;
-            std::size_t added = 0;
-            for (const auto& [key, obj] : target) added += !live.contains(key);
-            make_room(live, live.size() + added);
+            std::size_t added_objects = 0;
+            for (const auto& [key, obj] : target) added_objects += !live.contains(key);
+            make_room(live, live.size() + added_objects);
         }
     }
 
@@ -407,13 +428,15 @@ private:
     }
 
     // Makes the live state equal to `fresh` by moving map nodes, and `before` (if given, prepared
-    // by `make_room_for_diff`) equal to the old live state: erased objects move from the live
+    // by `make_room_for_diff`, as `added` is) equal to the old live state: erased objects move from the live
     // state to `before`; changed ones swap values with their fresh twins, which then go to
     // `before`; unchanged ones stay live, their fresh copies going to `before`; created ones move
     // in. Without `before`, what would go there is left in `fresh` (erased objects are dropped).
     // Allocates nothing, so it cannot fail half-way.
-    DiffStats diff_into(doc::State& fresh, doc::State* before) noexcept {
+    DiffStats diff_into(doc::State& fresh, doc::State* before, doc::State& added) noexcept {
         DiffStats stats;
+        // The collections the live state lacked join it as prepared, empty, nodes and all.
+        while (!added.collections.empty()) state_.collections.insert(added.collections.extract(added.collections.begin()));
         for (auto& [name, target] : fresh.collections) {
             auto& live = state_.collections.find(name)->second;
             // Where the old objects go: null without a before-state, or for a new collection.

@@ -25,8 +25,9 @@ enum class OperationFate : std::uint8_t {
     recovered = 1,   ///< replayed onto the fresh copy as it was
     transformed,     ///< replayed in a changed form (e.g. a list index re-resolved)
     dropped,         ///< not replayed; `reason` says why (e.g. the server erased the object)
-    quarantined,     ///< not replayed, and kept durably in the quarantine for export or retry
-    discarded,       ///< thrown away by a discarding reset (still in the backup, if one was made)
+    quarantined,     ///< not replayed, and kept durably in the store's quarantine for export or retry
+    discarded,       ///< not replayed by a discarding reset; kept in a backup file (see the report), unless the application opted out
+    lost_on_server,  ///< acknowledged once, then lost by the server (restored from a backup); not re-applied by this strategy (RecoverAll would)
 };
 
 constexpr std::string_view to_string(OperationFate f) noexcept {
@@ -36,6 +37,7 @@ constexpr std::string_view to_string(OperationFate f) noexcept {
     case OperationFate::dropped: return "dropped";
     case OperationFate::quarantined: return "quarantined";
     case OperationFate::discarded: return "discarded";
+    case OperationFate::lost_on_server: return "lost on server";
     }
     return "unknown";
 }
@@ -46,6 +48,7 @@ struct OperationOutcome {
     std::size_t index = 0;            ///< its position in that changeset
     OperationFate fate = OperationFate::recovered;
     std::string reason;               ///< why, for anything but `recovered`
+    std::string what;                 ///< what the operation does, in the model's words (empty if it has none)
 };
 
 /// How a reset ended.
@@ -76,11 +79,15 @@ struct ResetReport {
     std::string detail;                            ///< extra words on the failure, if any
 
     std::string backup_location;                   ///< a file path, "memory", "callback" or empty
+    /// A backup file written just before the commit to keep operations the reset did not carry
+    /// forward and no earlier backup held (writes made while the reset ran, say); empty if none.
+    std::string keeping_location;
+    bool resumed = false;                          ///< the attempt went on after a restart or an abandoned try
     std::size_t unsynced_changesets = 0;           ///< local changesets not yet acknowledged before the reset
     std::size_t unsynced_operations = 0;
-    std::size_t lost_acknowledged = 0;             ///< acknowledged changesets the restored server lost, recovered too
-    std::size_t objects_before = 0;
-    std::size_t objects_after = 0;
+    std::size_t lost_acknowledged = 0;             ///< acknowledged changesets the restored server no longer had
+    std::optional<std::size_t> objects_before;     ///< objects before the commit, when the store can count them
+    std::optional<std::size_t> objects_after;
     std::uint64_t fresh_copy_bytes = 0;
     std::optional<DiffStats> diff;                 ///< set when the discard wrote a minimal diff
     std::vector<OperationOutcome> operations;      ///< one entry per local operation
@@ -131,22 +138,27 @@ inline std::string to_string(const ResetReport& r) {
                                     : std::string()) +
                                " (attempt " + std::to_string(r.attempt) + ")");
     if (!r.backup_location.empty()) line("  backup:     ", r.backup_location);
+    if (!r.keeping_location.empty()) line("  also kept:  ", r.keeping_location);
+    if (r.resumed) line("  resumed:    ", "yes (after a restart or an abandoned try)");
     line("  unsynced:   ", std::to_string(r.unsynced_changesets) + " changesets, " +
                                std::to_string(r.unsynced_operations) + " operations");
     if (r.lost_acknowledged)
         line("  lost acked: ", std::to_string(r.lost_acknowledged) + " changesets the restored server no longer had");
-    line("  objects:    ", std::to_string(r.objects_before) + " before, " + std::to_string(r.objects_after) + " after");
+    auto count_of = [](const std::optional<std::size_t>& n) { return n ? std::to_string(*n) : std::string("?"); };
+    if (r.objects_before || r.objects_after)
+        line("  objects:    ", count_of(r.objects_before) + " before, " + count_of(r.objects_after) + " after");
     if (r.diff)
         line("  written:    ", std::to_string(r.diff->created) + " created, " + std::to_string(r.diff->updated) +
                                    " updated, " + std::to_string(r.diff->erased) + " erased, " +
                                    std::to_string(r.diff->unchanged) + " unchanged");
     for (auto fate : {OperationFate::recovered, OperationFate::transformed, OperationFate::dropped,
-                      OperationFate::quarantined, OperationFate::discarded})
+                      OperationFate::quarantined, OperationFate::discarded, OperationFate::lost_on_server})
         if (auto n = r.count(fate)) line("  ", std::string(to_string(fate)) + ": " + std::to_string(n) + " operations");
     for (const auto& op : r.operations)
         if (op.fate != OperationFate::recovered && !op.reason.empty())
             line("    v", std::to_string(op.client_version) + "#" + std::to_string(op.index) + " " +
-                            std::string(to_string(op.fate)) + ": " + op.reason);
+                            (op.what.empty() ? std::string() : op.what + " ") + std::string(to_string(op.fate)) +
+                            ": " + op.reason);
     if (r.error) {
         line("  error:      ", r.error.message());
         if (r.failed_phase) line("  failed in:  ", to_string(*r.failed_phase));

@@ -1,14 +1,17 @@
 #pragma once
 /// \file
-/// The umbrella header: everything in resync that needs no library to link. The testing kit
-/// (`resync/testing/server.hpp`, `loopback.hpp`, `recovery_laws.hpp`) is not in it: include
-/// those headers where they are used.
+/// The umbrella header: the core of resync - the session, the concepts, every policy role and
+/// strategy - for any model, with no library to link. The document model and its store are in
+/// `<resync/doc.hpp>`; the testing kit (`resync/testing/...`) is included where it is used.
 
 #include <resync/backup/callback.hpp>
 #include <resync/backup/file.hpp>
 #include <resync/backup/file_format.hpp>
 #include <resync/backup/none.hpp>
 #include <resync/backup/snapshot.hpp>
+#include <resync/bytes.hpp>
+#include <resync/concepts/capabilities.hpp>
+#include <resync/concepts/model.hpp>
 #include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
 #include <resync/concepts/transport.hpp>
@@ -24,21 +27,15 @@
 #include <resync/discard/replace.hpp>
 #include <resync/error.hpp>
 #include <resync/execute.hpp>
+#include <resync/file_hook.hpp>
 #include <resync/history.hpp>
-#include <resync/memory_store.hpp>
-#include <resync/doc/codec.hpp>
-#include <resync/doc/operation.hpp>
-#include <resync/doc/state.hpp>
-#include <resync/doc/value.hpp>
-#include <resync/doc/writer.hpp>
 #include <resync/position.hpp>
 #include <resync/protocol.hpp>
 #include <resync/quarantine.hpp>
-#include <resync/recover/document_rules.hpp>
 #include <resync/recover/none.hpp>
 #include <resync/recover/rebase.hpp>
+#include <resync/recover/rule_outcome.hpp>
 #include <resync/replay/batched.hpp>
-#include <resync/replay/squash.hpp>
 #include <resync/replay/upload.hpp>
 #include <resync/report.hpp>
 #include <resync/reset_commit.hpp>

@@ -46,19 +46,43 @@ constexpr std::string_view to_string(ResetPhase p) noexcept {
     return "unknown";
 }
 
-/// The durable record of a reset in flight. It is committed on its own before any reset work,
-/// and cleared only once the server has acknowledged the replayed upload and the download is
-/// complete, so a crash or a failure at any point is seen by the next attempt.
+/// What a session knows of the fresh copy it is staging: where the server took it, and how big
+/// it is. Kept in the pending-reset record, so a restart resumes the download where it stopped.
+struct FreshCopyHeader {
+    ServerPosition position{};        ///< the server position the copy was taken at
+    Epoch epoch = 0;
+    SchemaVersion schema_version = 0;
+    ClientIdent new_ident = 0;        ///< the ident the client adopts with this copy
+    std::uint64_t total_bytes = 0;    ///< the copy's size, as its first chunk announced it
+    ClientVersion integrated_from_requester = 0; ///< unsynced changes up to this are already in the copy
+
+    friend bool operator==(const FreshCopyHeader&, const FreshCopyHeader&) = default;
+};
+
+/// The durable record of a reset in flight, and its checkpoint. It is committed on its own before
+/// any reset work, updated at the end of every step, and cleared only once the server has
+/// acknowledged the replayed upload and the download is complete, so a crash or a failure at any
+/// point is seen by the next session, which resumes the same attempt from its checkpoint.
 struct PendingReset {
-    std::uint32_t attempt = 1;           ///< consecutive resets since the server last confirmed one
+    std::uint32_t attempt = 1;           ///< completed resets since the server last confirmed one, plus this one
+    std::uint32_t repeats = 0;           ///< of those, consecutive ones for this same reason (drives escalation)
+    std::uint32_t failures = 0;          ///< times this attempt was abandoned on an error before its commit
     ResetMode mode = ResetMode::recover; ///< the mode in effect, after any downgrade
     ResetReason reason = ResetReason::server_requested;
+    bool recovery_allowed = true;        ///< false: the server forbids replaying local operations
     int server_error = 0;                ///< the originating server error code, 0 if none
     std::string message;                 ///< the originating server error message
     std::int64_t started_at_ms = 0;      ///< wall-clock start, milliseconds since the Unix epoch
+    std::int64_t not_before_ms = 0;      ///< backoff: the attempt does not start (or go on) before this time
     ResetPhase phase = ResetPhase::guard;///< the last phase that completed durably
-    bool awaiting_user = false;          ///< a manual reset waits for `execute()`
+    bool awaiting_user = false;          ///< a manual reset waits for `execute_reset()`
     std::string backup_path;             ///< the backup file written for this reset, if any
+    /// `backup_path` is a durable file holding the state and every unsynced change up to
+    /// `backed_up_upto` (later writes are not in it).
+    bool backup_keeps_unsynced = false;
+    ClientVersion backed_up_upto = 0;
+    std::string staging_path;            ///< the file the fresh copy is staged in, if any
+    std::optional<FreshCopyHeader> copy; ///< the fresh copy being staged, once its first chunk came
 
     friend bool operator==(const PendingReset&, const PendingReset&) = default;
 };

@@ -62,9 +62,16 @@ resync::MemoryStore store_with_unsynced_changes(std::size_t extra_objects = 0) {
     s.download = {7, 0xABCDEF0123456789ULL};
     s.epoch = 3;
     s.schema_version = 2;
-    s.pending_reset = resync::PendingReset{2,    resync::ResetMode::discard, resync::ResetReason::diverging_history,
-                                           211,  "histories diverged",       1700000000000,
-                                           resync::ResetPhase::backup, false, "/somewhere/else.rsbk"};
+    resync::PendingReset p;
+    p.attempt = 2;
+    p.mode = resync::ResetMode::discard;
+    p.reason = resync::ResetReason::diverging_history;
+    p.server_error = 211;
+    p.message = "histories diverged";
+    p.started_at_ms = 1700000000000;
+    p.phase = resync::ResetPhase::backup;
+    p.backup_path = "/somewhere/else.rsbk";
+    s.pending_reset = p;
     REQUIRE_FALSE(store.write_sync_state(s));
 
     REQUIRE(store.write([](doc::Writer& w) {
@@ -111,9 +118,10 @@ resync::SyncState backed_up_sync_state(const resync::MemoryStore& store) {
 }
 
 fs::path backup_of(const resync::MemoryStore& store, const fs::path& dir) {
-    auto path = resync::backup::File{dir}.backup(store, sample_trigger());
-    REQUIRE(path.has_value());
-    return *path;
+    auto made = resync::backup::File{dir}.backup(store, sample_trigger(), {});
+    REQUIRE(made.has_value());
+    CHECK(made->keeps_unsynced);
+    return made->location;
 }
 
 std::string read_all(const fs::path& p) {
@@ -263,11 +271,11 @@ TEST_CASE("a backup that hits the file size limit fails with backup_io and leave
           "[backup][file][disk-full]") {
     TempDir dir;
     const auto store = store_with_unsynced_changes(200); // about 50 KB encoded
-    std::optional<resync::Result<std::string>> result;
+    std::optional<resync::Result<resync::BackupMade>> result;
     {
         // Nothing but the backup runs under the limit; the checks report after it is lifted.
         FileSizeLimit limit(4096);
-        result.emplace(resync::backup::File{dir.path()}.backup(store, sample_trigger()));
+        result.emplace(resync::backup::File{dir.path()}.backup(store, sample_trigger(), {}));
     }
     REQUIRE_FALSE(result->has_value());
     CHECK(result->error() == errc::backup_io);
@@ -282,8 +290,7 @@ TEST_CASE("a backup that hits the file size limit fails with backup_io and leave
 TEST_CASE("a backup into a directory that cannot be created fails with backup_io", "[backup][file]") {
     TempDir dir;
     write_all(dir / "a-file", "in the way");
-    auto result = resync::backup::File{dir / "a-file" / "backups"}.backup(store_with_unsynced_changes(),
-                                                                          sample_trigger());
+    auto result = resync::backup::File{dir / "a-file" / "backups"}.backup(store_with_unsynced_changes(), sample_trigger(), {});
     REQUIRE_FALSE(result.has_value());
     CHECK(result.error() == errc::backup_io);
     CHECK(dir.names() == std::vector<std::string>{"a-file"});
@@ -417,7 +424,7 @@ TEST_CASE("a correctly framed backup with a hostile payload is backup_corrupt", 
     w.i64(0);
     resync::detail::encode(w, resync::SyncState{});
     resync::detail::encode(w, sample_trigger());
-    doc::encode(w, doc::State{});
+    w.str(doc::encode_snapshot(doc::State{}));
 
     SECTION("a huge count of unsynced changesets") {
         // A decoder that reserved for it would throw or abort, failing the test.
@@ -443,7 +450,7 @@ TEST_CASE("a correctly framed backup with a hostile payload is backup_corrupt", 
         w.u8(0);
     }
     write_all(path, resync::detail::frame(resync::backup_format::magic, resync::backup_format::version, payload));
-    std::optional<resync::Result<resync::BackupContents>> r;
+    std::optional<resync::Result<resync::BackupContents<doc::Model>>> r;
     REQUIRE_NOTHROW(r.emplace(resync::restore_backup(path)));
     REQUIRE_FALSE(r->has_value());
     CHECK(r->error() == errc::backup_corrupt);
@@ -459,7 +466,7 @@ TEST_CASE("a correctly framed backup with an impossible enum value is backup_cor
         resync::detail::encode(w, resync::SyncState{});
         const std::size_t reason_at = payload.size();
         resync::detail::encode(w, sample_trigger());
-        doc::encode(w, doc::State{});
+        w.str(doc::encode_snapshot(doc::State{}));
         w.u64(0);
         payload[reason_at] = static_cast<char>(reason);
         return resync::detail::frame(resync::backup_format::magic, resync::backup_format::version, payload);

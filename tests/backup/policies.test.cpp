@@ -73,9 +73,17 @@ resync::MemoryStore store_with_history() {
     s.client_ident = 42;
     s.epoch = 5;
     s.schema_version = 1;
-    s.pending_reset = resync::PendingReset{3,  resync::ResetMode::recover, resync::ResetReason::server_rollback,
-                                           209, "bad server version",      1700000000123,
-                                           resync::ResetPhase::replay, true, "/backups/x.rsbk"};
+    resync::PendingReset p;
+    p.attempt = 3;
+    p.mode = resync::ResetMode::recover;
+    p.reason = resync::ResetReason::server_rollback;
+    p.server_error = 209;
+    p.message = "bad server version";
+    p.started_at_ms = 1700000000123;
+    p.phase = resync::ResetPhase::replay;
+    p.awaiting_user = true;
+    p.backup_path = "/backups/x.rsbk";
+    s.pending_reset = p;
     REQUIRE_FALSE(store.write_sync_state(s));
 
     auto v1 = store.write([](doc::Writer& w) {
@@ -127,17 +135,19 @@ static_assert(std::is_empty_v<resync::backup::Snapshot>);
 TEST_CASE("backup::None keeps nothing and reports an empty location", "[backup][policies]") {
     STATIC_REQUIRE_FALSE(resync::backup::None::keeps_before_state);
     const resync::MemoryStore store;
-    auto where = resync::backup::None{}.backup(store, sample_trigger());
+    auto where = resync::backup::None{}.backup(store, sample_trigger(), {});
     REQUIRE(where.has_value());
-    CHECK(where->empty());
+    CHECK(where->location.empty());
+    CHECK_FALSE(where->keeps_unsynced);
 }
 
 TEST_CASE("backup::Snapshot keeps the before-state in memory", "[backup][policies]") {
     STATIC_REQUIRE(resync::backup::Snapshot::keeps_before_state);
     const auto store = store_with_history();
-    auto where = resync::backup::Snapshot{}.backup(store, sample_trigger());
+    auto where = resync::backup::Snapshot{}.backup(store, sample_trigger(), {});
     REQUIRE(where.has_value());
-    CHECK(*where == "memory");
+    CHECK(where->location == "memory");
+    CHECK_FALSE(where->keeps_unsynced); // memory is not durable: the keeping rule keeps discards elsewhere
 }
 
 TEST_CASE("backup::Callback calls the function with the store and the trigger", "[backup][policies][callback]") {
@@ -154,9 +164,9 @@ TEST_CASE("backup::Callback calls the function with the store and the trigger", 
     STATIC_REQUIRE(resync::BackupPolicy<decltype(callback), resync::MemoryStore>);
     STATIC_REQUIRE_FALSE(decltype(callback)::keeps_before_state);
 
-    auto where = callback.backup(store, sample_trigger());
+    auto where = callback.backup(store, sample_trigger(), {});
     REQUIRE(where.has_value());
-    CHECK(*where == "callback");
+    CHECK(where->location == "callback");
     CHECK(calls == 1);
     CHECK(seen_store == &store); // the store itself, not a copy
     CHECK(seen_trigger == sample_trigger());
@@ -173,7 +183,7 @@ TEST_CASE("backup::Callback propagates the function's error, which stops the bac
         ++calls;
         return failure;
     }};
-    auto where = callback.backup(store, sample_trigger());
+    auto where = callback.backup(store, sample_trigger(), {});
     CHECK(calls == 1);
     REQUIRE_FALSE(where.has_value());
     CHECK(where.error() == failure); // the same code in the same category, not a translation

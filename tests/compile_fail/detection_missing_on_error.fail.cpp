@@ -23,9 +23,9 @@ struct EveryWelcome {
 };
 
 int main() {
-    resync::testing::Server server;
-    resync::testing::LoopbackTransport link(server);
+    resync::testing::Server<resync::doc::Model> server;
+    resync::testing::LoopbackTransport<resync::doc::Model> link(server);
     resync::MemoryStore store;
-    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport, resync::Strategy<EveryWelcome>> session(store, link);
+    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport<resync::doc::Model>, resync::Strategy<EveryWelcome>> session(store, link);
     session.poll();
 }

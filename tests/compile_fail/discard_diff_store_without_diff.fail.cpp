@@ -53,10 +53,10 @@ struct MyStore {
 };
 
 int main() {
-    resync::testing::Server server;
-    resync::testing::LoopbackTransport link(server);
+    resync::testing::Server<resync::doc::Model> server;
+    resync::testing::LoopbackTransport<resync::doc::Model> link(server);
     MyStore store;
-    resync::SyncSession<MyStore, resync::testing::LoopbackTransport, resync::Strategy<resync::discard::Diff>> session(
+    resync::SyncSession<MyStore, resync::testing::LoopbackTransport<resync::doc::Model>, resync::Strategy<resync::discard::Diff>> session(
         store, link);
     session.poll();
 }

@@ -30,9 +30,9 @@ struct HandWritten {
 };
 
 int main() {
-    resync::testing::Server server;
-    resync::testing::LoopbackTransport link(server);
+    resync::testing::Server<resync::doc::Model> server;
+    resync::testing::LoopbackTransport<resync::doc::Model> link(server);
     resync::MemoryStore store;
-    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport, HandWritten> session(store, link);
+    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport<resync::doc::Model>, HandWritten> session(store, link);
     session.poll();
 }

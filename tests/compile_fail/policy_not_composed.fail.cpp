@@ -9,10 +9,10 @@
 #include <resync/backup/file.hpp>
 
 int main() {
-    resync::testing::Server server;
-    resync::testing::LoopbackTransport link(server);
+    resync::testing::Server<resync::doc::Model> server;
+    resync::testing::LoopbackTransport<resync::doc::Model> link(server);
     resync::MemoryStore store;
-    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport, 
+    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport<resync::doc::Model>, 
 #ifdef RESYNC_TWIN
                         resync::Strategy<resync::backup::File>
 #else

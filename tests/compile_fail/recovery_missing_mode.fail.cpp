@@ -24,9 +24,9 @@ struct KeepNothing {
 };
 
 int main() {
-    resync::testing::Server server;
-    resync::testing::LoopbackTransport link(server);
+    resync::testing::Server<resync::doc::Model> server;
+    resync::testing::LoopbackTransport<resync::doc::Model> link(server);
     resync::MemoryStore store;
-    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport, resync::Strategy<KeepNothing>> session(store, link);
+    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport<resync::doc::Model>, resync::Strategy<KeepNothing>> session(store, link);
     session.poll();
 }

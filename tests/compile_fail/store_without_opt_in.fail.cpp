@@ -46,9 +46,9 @@ struct MyStore {
 };
 
 int main() {
-    resync::testing::Server server;
-    resync::testing::LoopbackTransport link(server);
+    resync::testing::Server<resync::doc::Model> server;
+    resync::testing::LoopbackTransport<resync::doc::Model> link(server);
     MyStore store;
-    resync::SyncSession<MyStore, resync::testing::LoopbackTransport, resync::DiscardUnsynced> session(store, link);
+    resync::SyncSession<MyStore, resync::testing::LoopbackTransport<resync::doc::Model>, resync::DiscardUnsynced> session(store, link);
     session.poll();
 }

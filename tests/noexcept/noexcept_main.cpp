@@ -25,16 +25,16 @@ void check(bool ok, const char* what) {
 template <class Policy>
 struct Client {
     resync::MemoryStore store;
-    resync::testing::LoopbackTransport link;
-    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport, Policy> session;
-    Client(resync::testing::Server& server, Policy policy) : link(server), session(store, link, std::move(policy)) {}
+    resync::testing::LoopbackTransport<resync::doc::Model> link;
+    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport<resync::doc::Model>, Policy> session;
+    Client(resync::testing::Server<resync::doc::Model>& server, Policy policy) : link(server), session(store, link, std::move(policy)) {}
     void put(const char* key, std::int64_t v) {
         (void)store.write([&](resync::doc::Writer& w) { w.create("c", key).set("c", key, "f", v); });
     }
 };
 
 void discard_after_a_server_restore() {
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Client<resync::DiscardUnsynced> client(server, {});
     client.put("a", 1);
     client.session.run_until_idle();
@@ -52,7 +52,7 @@ void discard_after_a_server_restore() {
 
 void manual_reset_with_a_backup_file() {
     const auto dir = std::filesystem::temp_directory_path() / "resync-noexcept-smoke";
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Client<resync::Manual> client(server, resync::Manual{resync::backup::File{dir}});
     client.put("a", 1);
     client.session.run_until_idle();

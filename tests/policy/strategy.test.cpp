@@ -100,7 +100,7 @@ struct RecoverMode {
 };
 
 template <class P>
-using Session = SyncSession<MemoryStore, testing::LoopbackTransport, P>;
+using Session = SyncSession<MemoryStore, testing::LoopbackTransport<resync::doc::Model>, P>;
 
 } // namespace
 
@@ -160,9 +160,9 @@ TEST_CASE("Strategy takes stateful models in any order and keeps their state", "
     CHECK(c.backup().directory == dir + "/c");
     CHECK(c.detection().tag == 7);
 
-    // A model not given is default-constructed: File's default directory.
+    // A model not given is default-constructed: File names no directory (the session's is used).
     const Strategy<execute::Manual, backup::File, TaggedDetection> d{TaggedDetection{1}};
-    CHECK(d.backup().directory == backup::File{}.directory);
+    CHECK(d.backup().directory.empty());
     CHECK(d.detection().tag == 1);
 
     // Manual is constructed the same way.
@@ -177,9 +177,9 @@ TEST_CASE("Strategy takes stateful models in any order and keeps their state", "
     };
     const Strategy<backup::Callback<decltype(f)>> cb{backup::Callback{f}};
     MemoryStore store;
-    auto where = cb.backup().backup(store, ResetTrigger{});
+    auto where = cb.backup().backup(store, ResetTrigger{}, {});
     REQUIRE(where);
-    CHECK(*where == "callback");
+    CHECK(where->location == "callback");
     CHECK(calls == 1);
 }
 

@@ -1,5 +1,5 @@
 // recover::DocumentRules (the table in recover/document_rules.hpp), driven the way the session
-// drives it: `recover::Rebase<>{}.recover(store, fresh, trigger, local)`, with a MemoryStore
+// drives it: `recover::Rebase<resync::recover::DocumentRules>{}.recover(store, fresh, trigger, local)`, with a MemoryStore
 // whose state() is the client's state before the reset and a hand-built fresh copy from the
 // server. Covers the cases of Realm's recovery catalogue that fit the document model (research
 // §9: modify existing, modify deleted, create existing, erase, add-int on a non-int, list edits
@@ -95,7 +95,7 @@ public:
     Recovered recover() const {
         resync::ResetTrigger trigger;
         trigger.reason = resync::ResetReason::server_rollback;
-        auto out = resync::recover::Rebase<>{}.recover(store, fresh, trigger, unsynced());
+        auto out = resync::recover::Rebase<resync::recover::DocumentRules>{}.recover(store, fresh, trigger, unsynced());
         REQUIRE(out);
         return std::move(*out);
     }

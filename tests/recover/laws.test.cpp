@@ -9,7 +9,8 @@
 // recover::DocumentRules). Generate cases - the client's state before the reset, the server's
 // fresh copy, the local changesets - and check each one:
 //
-//     #include <resync/testing/recovery_laws.hpp>
+//     #include <resync/testing/document_laws.hpp>
+#include <resync/testing/recovery_laws.hpp>
 //
 //     for (int i = 0; i < 5000; ++i) {                       // a fixed seed, many cases
 //         auto [fresh, before, local] = my_random_case(rng);
@@ -27,6 +28,7 @@
 #include <resync/doc/writer.hpp>
 #include <resync/recover/document_rules.hpp>
 #include <resync/report.hpp>
+#include <resync/testing/document_laws.hpp>
 #include <resync/testing/recovery_laws.hpp>
 
 #include <support/random_document.hpp>
@@ -55,7 +57,7 @@ namespace {
 namespace doc = resync::doc;
 using resync::OperationFate;
 using resync::recover::DocumentRules;
-using resync::recover::RuleOutcome;
+using RuleOutcome = resync::recover::RuleOutcome<doc::Operation>;
 using Changesets = std::vector<resync::LocalChangeset<doc::Operation>>;
 
 /// Every rule set the library ships; the law suite runs over each.
@@ -170,11 +172,12 @@ TEMPLATE_LIST_TEST_CASE("every shipped rule set obeys the recovery laws on thous
 
         // Count what happened, so a run where every case fails or nothing is ever transformed
         // does not pass for a test of the laws.
-        typename TestType::Context ctx(c.fresh, &c.before);
+        const TestType rules{};
+        auto ctx = rules.context(c.fresh, &c.before);
         bool stop = false;
         for (const auto& cs : c.local) {
             for (const auto& op : cs.ops) {
-                const auto r = TestType{}.recover(ctx, op);
+                const auto r = rules.recover(ctx, op);
                 ++fates[static_cast<int>(r.fate)];
                 if (r.failure) {
                     ++failed;
@@ -259,7 +262,8 @@ Case small_case() {
 
 /// Delegates to DocumentRules; a broken rule set overrides one rule.
 struct Wrapped {
-    using Context = DocumentRules::Context;
+    using Context = DocumentRules::Context<doc::State, doc::State>;
+    Context context(const doc::State& fresh, const doc::State* before) const { return inner.context(fresh, before); }
     DocumentRules inner;
 };
 

@@ -42,7 +42,7 @@ struct Forged {
     resync_test::ForgingTransport link;
     Session session;
 
-    explicit Forged(resync::testing::Server& server) : link(server), session(store, link) {}
+    explicit Forged(resync::testing::Server<resync::doc::Model>& server) : link(server), session(store, link) {}
 
     resync::SessionState sync() { return session.run_until_idle(20000); }
     void put(const std::string& key, resync::doc::Value v) {
@@ -136,7 +136,7 @@ TEST_CASE("a server message with impossible positions or for another client gets
     const Forgery& forgery = all[which];
     INFO(forgery.what);
 
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Forged a(server);
     resync_test::Replica<resync::DiscardUnsynced> b(server, {}, {}, 11);
     a.put("mine", num(1));
@@ -176,7 +176,7 @@ TEST_CASE("a server message with impossible positions or for another client gets
 TEST_CASE("a Welcome for another client ident gets a typed error, leaves the store untouched, and the session binds "
           "once the real Welcome comes",
           "[scenario][bad-input]") {
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Forged a(server);
     a.put("mine", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -213,7 +213,7 @@ namespace {
 /// with a demand for a reset.
 struct Damaged {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     resync_test::Replica<resync::DiscardUnsynced, resync_test::ForgingTransport> a;
     resync_test::StoreImage before;
     std::vector<resync::Progress> progress;
@@ -238,7 +238,7 @@ struct Damaged {
 TEST_CASE("a corrupted fresh copy is fetched again and the reset completes equal to the server",
           "[scenario][bad-input][fresh-copy]") {
     Damaged d;
-    d.server.damage_next_fresh_copy(resync::testing::Server::FreshCopyFault::corrupt);
+    d.server.damage_next_fresh_copy(resync::testing::Server<resync::doc::Model>::FreshCopyFault::corrupt);
     REQUIRE(d.a.sync() == SessionState::syncing);
 
     CHECK(d.a.session().last_error() == errc::fresh_copy_corrupt); // seen, and got past
@@ -258,7 +258,7 @@ TEST_CASE("a corrupted fresh copy is fetched again and the reset completes equal
 TEST_CASE("a truncated fresh copy is resumed where it stopped and the reset completes equal to the server",
           "[scenario][bad-input][fresh-copy]") {
     Damaged d;
-    d.server.damage_next_fresh_copy(resync::testing::Server::FreshCopyFault::truncate);
+    d.server.damage_next_fresh_copy(resync::testing::Server<resync::doc::Model>::FreshCopyFault::truncate);
     REQUIRE(d.a.sync() == SessionState::syncing);
 
     CHECK(d.a.link().empty_fresh_chunks() >= 1); // the server did stop short
@@ -278,7 +278,7 @@ TEST_CASE("a truncated fresh copy is resumed where it stopped and the reset comp
 TEST_CASE("a server that damages every fresh copy gets the reset abandoned in the fetch phase with the local data and "
           "unsynced changes untouched",
           "[scenario][bad-input][fresh-copy]") {
-    using Fault = resync::testing::Server::FreshCopyFault;
+    using Fault = resync::testing::Server<resync::doc::Model>::FreshCopyFault;
     const Fault fault = GENERATE(Fault::corrupt, Fault::truncate);
     const errc expected = fault == Fault::corrupt ? errc::fresh_copy_corrupt : errc::fresh_copy_truncated;
     INFO((fault == Fault::corrupt ? "every copy corrupt" : "every copy truncated"));

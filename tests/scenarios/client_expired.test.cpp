@@ -30,7 +30,7 @@ TEMPLATE_TEST_CASE("a client offline while the server compacted its history past
                    "expired and ends equal to the server",
                    "[scenario][expired]", resync::DiscardUnsynced, resync::Manual) {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<TestType> a(server, resync_test::make_policy<TestType>(dir), resync_test::options_in(dir));
     Replica<resync::DiscardUnsynced> b(server, {}, resync_test::options_in(dir), 11);
 
@@ -102,7 +102,7 @@ TEMPLATE_TEST_CASE("a client offline while the server compacted its history past
 
 TEST_CASE("a connected client whose cursor the server compacted away is told so (222) and resets as expired",
           "[scenario][expired]") {
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<resync::DiscardUnsynced> a(server);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);

@@ -48,7 +48,7 @@ TEMPLATE_TEST_CASE("a destructive schema change resets the client with recovery 
     INFO((reconnects ? "client reconnects" : "client stays connected"));
 
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<TestType> a(server, resync_test::make_policy<TestType>(dir), resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     a.put("items", "two", "n", num(2));

@@ -41,7 +41,7 @@ using Op = doc::Operation;
 using PlainStore = resync_test::RequiredMembersDiffStore;
 
 static_assert(resync::store_requirements::commits_reset_diff_keeping_before<MemoryStore>);
-static_assert(resync::store_requirements::decodes_snapshot_pieces<MemoryStore>);
+static_assert(resync::model_requirements::decodes_in_slices<resync::doc::Model>);
 
 MemoryStore& memory(MemoryStore& s) { return s; }
 MemoryStore& memory(PlainStore& s) { return s.inner; }
@@ -52,16 +52,16 @@ using Policy = resync::Strategy<resync::discard::Diff, resync::backup::Snapshot>
 
 TEMPLATE_TEST_CASE("a Diff reset with a Snapshot backup hands the callback exactly the state it replaced",
                    "[scenario][discard][diff][pieces]", MemoryStore, PlainStore) {
-    using Fault = resync::testing::Server::FreshCopyFault;
+    using Fault = resync::testing::Server<resync::doc::Model>::FreshCopyFault;
     const Fault fault = GENERATE(Fault::none, Fault::corrupt, Fault::truncate);
     CAPTURE(static_cast<int>(fault));
 
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     TestType store;
-    resync::testing::LoopbackTransport link(server);
+    resync::testing::LoopbackTransport<resync::doc::Model> link(server);
     resync::SessionOptions options;
     options.fresh_chunk_bytes = 16; // many pieces, cut everywhere
-    resync::SyncSession<TestType, resync::testing::LoopbackTransport, Policy> session(store, link, Policy{}, options);
+    resync::SyncSession<TestType, resync::testing::LoopbackTransport<resync::doc::Model>, Policy> session(store, link, Policy{}, options);
     auto put = [&](const char* key, doc::Value v) {
         REQUIRE(memory(store).write([&](doc::Writer& w) { w.create("items", key).set("items", key, "n", v); }));
     };

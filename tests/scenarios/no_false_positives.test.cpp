@@ -88,7 +88,7 @@ TEST_CASE("thousands of random sync steps with disconnects, dropped, duplicated 
           "[scenario][no-false-positives][property]") {
     constexpr int steps = 20000;
     resync_test::ScratchDir dir; // only an (erroneous) escalation to manual would write here
-    resync::testing::Server server(resync::testing::ServerOptions{20240611, 256, 64 * 1024});
+    resync::testing::Server<resync::doc::Model> server(resync::testing::ServerOptions{20240611, 256, 64 * 1024});
     std::vector<std::unique_ptr<Replica<resync::DiscardUnsynced>>> clients;
     for (std::uint64_t seed : {101u, 202u, 303u}) {
         clients.push_back(std::make_unique<Replica<resync::DiscardUnsynced>>(server, resync::DiscardUnsynced{},
@@ -197,12 +197,12 @@ TEST_CASE("thousands of random sync steps with disconnects, dropped, duplicated 
 
 TEST_CASE("a store without has_unsynced() uploads, goes idle and finishes a reset the same way",
           "[scenario][store]") {
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     // Only what the Store concept requires: no has_unsynced(), so the session lists unsynced()
     // to decide whether to upload and whether it is idle.
     resync_test::RequiredMembersStore store;
-    resync::testing::LoopbackTransport link(server, 3);
-    resync::SyncSession<resync_test::RequiredMembersStore, resync::testing::LoopbackTransport, resync::DiscardUnsynced> session(
+    resync::testing::LoopbackTransport<resync::doc::Model> link(server, 3);
+    resync::SyncSession<resync_test::RequiredMembersStore, resync::testing::LoopbackTransport<resync::doc::Model>, resync::DiscardUnsynced> session(
         store, link);
     const auto put = [&](const char* key) {
         REQUIRE(store.inner.write([&](resync::doc::Writer& w) { w.create("items", key); }));

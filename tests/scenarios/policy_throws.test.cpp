@@ -37,7 +37,7 @@ struct ThrowingBackup {
     static constexpr bool keeps_before_state = false;
 
     template <class S>
-    resync::Result<std::string> backup(const S&, const resync::ResetTrigger&) const {
+    resync::Result<resync::BackupMade> backup(const S&, const resync::ResetTrigger&, const resync::BackupContext&) const {
         throw std::runtime_error("the backup disk caught fire");
     }
 };
@@ -47,8 +47,7 @@ struct ThrowingDiscard {
     using resync_role = resync::role::discard;
 
     template <class S>
-    resync::Result<resync::DiscardOutcome<typename S::snapshot_type>>
-    commit(S&, resync::ResetCommit<typename S::snapshot_type, typename S::operation_type>&&) const {
+    resync::Result<resync::DiscardOutcome<resync::snapshot_of<S>>> commit(S&, resync::reset_commit_of<S>&&) const {
         throw std::runtime_error("the commit was interrupted");
     }
 };
@@ -77,7 +76,7 @@ struct Expect<DiscardThrows> {
 template <class P>
 struct World {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<P> a;
     resync_test::StoreImage before;
     std::vector<resync::ResetRequest> requests;

@@ -45,11 +45,14 @@ namespace {
 struct ThrowingRules {
     using operation_type = resync::doc::Operation;
     using snapshot_type = resync::doc::State;
-    using Context = resync::recover::DocumentRules::Context;
+    using Context = resync::recover::DocumentRules::Context<resync::doc::State, resync::doc::State>;
 
     resync::recover::DocumentRules inner;
 
-    resync::recover::RuleOutcome recover(Context& ctx, const resync::doc::Operation& op) const {
+    Context context(const resync::doc::State& fresh, const resync::doc::State* before) const {
+        return inner.context(fresh, before);
+    }
+    resync::recover::RuleOutcome<resync::doc::Operation> recover(Context& ctx, const resync::doc::Operation& op) const {
         if (resync::doc::field_of(op) == "boom") throw std::runtime_error("the rule for 'boom' is broken");
         return inner.recover(ctx, op);
     }
@@ -84,7 +87,7 @@ void watch(Peer<P, L>& a, Seen& seen) {
 /// Checks what every failed recovery must give: the fallback ran, the store was untouched until
 /// the commit (or is untouched still, waiting for the user), and the report names the operation.
 template <class P>
-void check_failed_into_fallback(Peer<P>& a, resync::testing::Server& server, const Seen& seen,
+void check_failed_into_fallback(Peer<P>& a, resync::testing::Server<resync::doc::Model>& server, const Seen& seen,
                                 const resync_test::StoreImage& before, const resync::doc::State& server_before,
                                 SessionState stopped_at, const std::string& op, const std::string& why,
                                 const resync_test::ScratchDir& dir) {
@@ -137,7 +140,7 @@ TEMPLATE_TEST_CASE("a recovery rule that throws fails recovery cleanly into the 
                    "operation and the exception's words",
                    "[scenario][recovery][bad-input][throws]", ThrowsThenDiscards, ThrowsThenWaits) {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -176,7 +179,7 @@ struct ThrowingRecovery {
 TEST_CASE("a recovery policy that throws fails into the fallback, and its words are in the report and only there",
           "[scenario][recovery][bad-input][throws]") {
     using Policy = resync::Strategy<resync::backup::Snapshot, ThrowingRecovery, resync::fallback::Discard>;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     resync::SessionOptions options;
     options.max_fresh_copy_attempts = 1; // a damaged fresh copy abandons the reset at once
     Peer<Policy> a(server, 1, {}, options);
@@ -193,7 +196,7 @@ TEST_CASE("a recovery policy that throws fails into the fallback, and its words 
 
     // A later reset abandoned for another reason (no exception this time) does not carry the old
     // words along.
-    server.damage_next_fresh_copy(resync::testing::Server::FreshCopyFault::corrupt);
+    server.damage_next_fresh_copy(resync::testing::Server<resync::doc::Model>::FreshCopyFault::corrupt);
     server.inject_error({resync::server_code::bad_server_version, ServerAction::reset, "restored"});
     REQUIRE(resync_test::poll_until(a.session(), [&] {
         return a.session().last_report()->outcome == resync::ResetOutcome::abandoned;
@@ -205,7 +208,7 @@ TEST_CASE("a recovery policy that throws fails into the fallback, and its words 
 
 TEST_CASE("the twin: the same rules recover the same changes when no operation makes them throw",
           "[scenario][recovery][bad-input][throws]") {
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<ThrowsThenDiscards> a(server, 1);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -221,11 +224,11 @@ TEST_CASE("the twin: the same rules recover the same changes when no operation m
 
 TEMPLATE_TEST_CASE("an operation on a field whose type the server changed fails recovery cleanly into the fallback, "
                    "and the report names the operation and the types",
-                   "[scenario][recovery][bad-input][type-changed]", resync::RecoverOrDiscard, resync::Recover) {
+                   "[scenario][recovery][bad-input][type-changed]", resync::doc::RecoverOrDiscard, resync::doc::Recover) {
     enum class Kind { set_int_on_string, list_insert_on_string, list_erase_on_string };
     const Kind kind = GENERATE(Kind::set_int_on_string, Kind::list_insert_on_string, Kind::list_erase_on_string);
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
     REQUIRE(a.store.write([](resync::doc::Writer& w) {
         w.create("items", "one").set("items", "one", "n", num(1));
@@ -266,9 +269,9 @@ TEMPLATE_TEST_CASE("an operation on a field whose type the server changed fails 
 
 TEMPLATE_TEST_CASE("a fresh copy missing a collection the local changes need fails recovery cleanly into the fallback, "
                    "and the report names the operation and the collection",
-                   "[scenario][recovery][bad-input][collection]", resync::RecoverOrDiscard, resync::Recover) {
+                   "[scenario][recovery][bad-input][collection]", resync::doc::RecoverOrDiscard, resync::doc::Recover) {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -293,8 +296,8 @@ TEST_CASE("the twins: a collection the recovered changes create again is not mis
           "by RecoverAll from a lost acknowledged change",
           "[scenario][recovery][bad-input][collection]") {
     SECTION("a collection made offline") {
-        resync::testing::Server server;
-        Peer<resync::RecoverOrDiscard> a(server, 1);
+        resync::testing::Server<resync::doc::Model> server;
+        Peer<resync::doc::RecoverOrDiscard> a(server, 1);
         a.put("items", "one", "n", num(1));
         REQUIRE(a.sync() == SessionState::syncing);
         a.put("notes", "n1", "text", str("offline"));
@@ -309,8 +312,8 @@ TEST_CASE("the twins: a collection the recovered changes create again is not mis
         CHECK(a.store.state() == server.state());
     }
     SECTION("a collection whose creation the restore lost, under RecoverAll") {
-        resync::testing::Server server;
-        Peer<resync::RecoverAll> a(server, 1);
+        resync::testing::Server<resync::doc::Model> server;
+        Peer<resync::doc::RecoverAll> a(server, 1);
         a.put("items", "one", "n", num(1));
         REQUIRE(a.sync() == SessionState::syncing);
         const auto backup = server.backup();

@@ -128,7 +128,7 @@ std::optional<std::string> tag_of(const resync::LocalChangeset<doc::Operation>& 
     return create->key;
 }
 
-std::string describe(const doc::Operation& op) {
+std::string text_of(const doc::Operation& op) {
     static constexpr const char* kinds[] = {"create", "erase", "set", "add", "list-insert",
                                             "list-erase", "list-move", "list-set", "list-clear"};
     std::string s = kinds[op.index()];
@@ -219,7 +219,7 @@ struct Coverage {
 /// A client: its store, its link and (in `PeerOf<P>`) a session under policy P.
 class Peer {
 public:
-    Peer(std::size_t index, Kind kind, resync::testing::Server& server, std::uint64_t link_seed, Findings& findings)
+    Peer(std::size_t index, Kind kind, resync::testing::Server<resync::doc::Model>& server, std::uint64_t link_seed, Findings& findings)
         : index(index), kind(kind), store(1000 + index), link(server, link_seed), findings_(&findings) {}
     Peer(const Peer&) = delete;
     Peer& operator=(const Peer&) = delete;
@@ -239,7 +239,7 @@ public:
     const std::size_t index;
     const Kind kind;
     resync::MemoryStore store;
-    resync::testing::LoopbackTransport link;
+    resync::testing::LoopbackTransport<resync::doc::Model> link;
     Ledger ledger;
     bool request_checked = false; ///< the user has checked the backup of the waiting manual reset
 
@@ -290,13 +290,13 @@ protected:
             const bool lost = o.fate == resync::OperationFate::discarded || o.fate == resync::OperationFate::dropped ||
                               o.fate == resync::OperationFate::quarantined;
             if (o.fate != resync::OperationFate::recovered && o.reason.empty())
-                findings_->add(at + std::string(resync::to_string(o.fate)) + " " + describe(op) + " without a reason");
+                findings_->add(at + std::string(resync::to_string(o.fate)) + " " + text_of(op) + " without a reason");
             if (o.fate == resync::OperationFate::dropped)
-                findings_->add(at + "dropped " + describe(op) + " was not quarantined, though the store keeps a quarantine");
+                findings_->add(at + "dropped " + text_of(op) + " was not quarantined, though the store keeps a quarantine");
             if (o.fate == resync::OperationFate::quarantined) {
                 bool kept = false;
                 for (const auto& q : s.quarantined()) kept |= q.operation == op && q.reason == o.reason;
-                if (!kept) findings_->add(at + "quarantined " + describe(op) + " is not in the store's quarantine");
+                if (!kept) findings_->add(at + "quarantined " + text_of(op) + " is not in the store's quarantine");
             }
             const auto t = tag_of(*cs);
             if (t && o.index == 0) {
@@ -324,7 +324,7 @@ protected:
             for (std::size_t i = 0; i < cs.ops.size(); ++i)
                 if (!seen.contains({cs.client_version, i}))
                     findings_->add(at + "the report does not account for unsynced v" + std::to_string(cs.client_version) +
-                                   "#" + std::to_string(i) + " (" + describe(cs.ops[i]) + ", write " +
+                                   "#" + std::to_string(i) + " (" + text_of(cs.ops[i]) + ", write " +
                                    tag_of(cs).value_or("?") + ")");
         if (r.lost_acknowledged != 0 && kind != Kind::recover_all)
             findings_->add(at + "recovered acknowledged changes though the strategy is not RecoverAll");
@@ -338,7 +338,7 @@ protected:
 template <class P>
 class PeerOf final : public Peer {
 public:
-    PeerOf(std::size_t index, Kind kind, resync::testing::Server& server, std::uint64_t link_seed, Findings& findings,
+    PeerOf(std::size_t index, Kind kind, resync::testing::Server<resync::doc::Model>& server, std::uint64_t link_seed, Findings& findings,
            P policy, resync::SessionOptions options)
         : Peer(index, kind, server, link_seed, findings), session_(store, link, std::move(policy), std::move(options)) {
         session_.on_before_reset([this](const resync::ResetTrigger&, const resync::MemoryStore& s) { before_reset(s); });
@@ -357,7 +357,7 @@ public:
     std::size_t resets_completed() const override { return session_.resets_completed(); }
 
 private:
-    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport, P> session_;
+    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport<resync::doc::Model>, P> session_;
 };
 
 /// A scratch folder for the backup files of manual resets, in memory-backed storage when the
@@ -401,7 +401,7 @@ public:
         : rng_(seed), server_(resync::testing::ServerOptions{seed * 7919 + 1, 256, 64 * 1024}), coverage_(coverage),
           trace_(trace) {
         resync::SessionOptions options;
-        options.manual_backup_directory = dir.path() / "escalated";
+        options.backup_directory = dir.path() / "escalated";
         options.fresh_chunk_bytes = 256; // fresh copies arrive in several pieces: clients write meanwhile
         const std::size_t clients = 2 + pick(rng_, 2);
         for (std::size_t i = 0; i < clients; ++i) {
@@ -465,9 +465,9 @@ private:
     void add_peer(std::size_t i, Kind kind, const BackupDir& dir, const resync::SessionOptions& options) {
         switch (kind) {
         case Kind::discard_unsynced: return add(i, kind, resync::DiscardUnsynced{}, options);
-        case Kind::recover: return add(i, kind, resync::Recover{}, options);
-        case Kind::recover_or_discard: return add(i, kind, resync::RecoverOrDiscard{}, options);
-        case Kind::recover_all: return add(i, kind, resync::RecoverAll{}, options);
+        case Kind::recover: return add(i, kind, resync::doc::Recover{}, options);
+        case Kind::recover_or_discard: return add(i, kind, resync::doc::RecoverOrDiscard{}, options);
+        case Kind::recover_all: return add(i, kind, resync::doc::RecoverAll{}, options);
         case Kind::manual: return add(i, kind, resync::Manual{resync::backup::File{dir.path() / "manual"}}, options);
         }
     }
@@ -495,7 +495,7 @@ private:
         if (p.state() == SessionState::resetting) ++coverage_.writes_during_reset;
         if (trace_) {
             const auto unsynced = p.store.unsynced();
-            for (const auto& op : unsynced.back().ops) edits += " " + describe(op);
+            for (const auto& op : unsynced.back().ops) edits += " " + text_of(op);
             note(p.who() + " writes v" + std::to_string(*v) + " " + tag + ":" + edits + " [" +
                  std::string(resync::to_string(p.state())) + "]");
         }
@@ -570,7 +570,7 @@ private:
         for (std::size_t i = 1 + pick(rng_, 2); i-- > 0;) ops.push_back(admin_edit(rng_, admin_seq_));
         if (trace_) {
             std::string s;
-            for (const auto& op : ops) s += " " + describe(op);
+            for (const auto& op : ops) s += " " + text_of(op);
             note("server write:" + s);
         }
         server_.write(std::move(ops));
@@ -772,13 +772,13 @@ private:
     }
 
     Rng rng_;
-    resync::testing::Server server_;
+    resync::testing::Server<resync::doc::Model> server_;
     Coverage& coverage_;
     bool trace_;
     Findings findings_;
     std::vector<std::unique_ptr<Peer>> peers_;
     Cause cause_ = Cause::rollback;
-    std::optional<resync::testing::Server::Backup> backup_;
+    std::optional<resync::testing::Server<resync::doc::Model>::Backup> backup_;
     std::set<std::string> lost_by_restore_;
     std::uint64_t admin_seq_ = 1;
     std::vector<std::string> events_;
@@ -914,10 +914,10 @@ void acknowledged_not_downloaded(Replica<P>& a) {
 
 TEST_CASE("a local write made while a reset downloads its fresh copy is recovered or reported, never dropped unseen",
           "[scenario][recovery][property][regression]") {
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     resync::SessionOptions options;
     options.fresh_chunk_bytes = 8; // the copy arrives over many polls
-    Replica<resync::RecoverOrDiscard> a(server, {}, options);
+    Replica<resync::doc::RecoverOrDiscard> a(server, {}, options);
     a.put("items", "kept", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     std::vector<resync::ResetReport> reports;
@@ -943,8 +943,8 @@ TEST_CASE("a local write made while a reset downloads its fresh copy is recovere
 
 TEMPLATE_TEST_CASE("a restore that loses acknowledged changes the client has not downloaded yet is detected, and the "
                    "client converges (RecoverAll puts the changes back)",
-                   "[scenario][recovery][property][regression]", resync::DiscardUnsynced, resync::RecoverAll) {
-    resync::testing::Server server;
+                   "[scenario][recovery][property][regression]", resync::DiscardUnsynced, resync::doc::RecoverAll) {
+    resync::testing::Server<resync::doc::Model> server;
     Replica<TestType> a(server);
     a.put("items", "kept", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -962,7 +962,7 @@ TEMPLATE_TEST_CASE("a restore that loses acknowledged changes the client has not
     CHECK(a.session().last_report()->trigger.server_error.code == resync::server_code::bad_client_version);
     CHECK(a.session().last_report()->trigger.reason == resync::ResetReason::diverging_history);
     CHECK(a.store.state() == server.state());
-    if constexpr (std::is_same_v<TestType, resync::RecoverAll>) {
+    if constexpr (std::is_same_v<TestType, resync::doc::RecoverAll>) {
         CHECK(a.session().last_report()->lost_acknowledged == 1);
         CHECK(server.state().get("items", "lost", "n") == num(2));
     } else {
@@ -973,8 +973,8 @@ TEMPLATE_TEST_CASE("a restore that loses acknowledged changes the client has not
 TEST_CASE("under RecoverAll an acknowledged change the restored server replaced with a server-side write at its "
           "version is recovered, not mistaken for a compacted one",
           "[scenario][recovery][property][regression]") {
-    resync::testing::Server server;
-    Replica<resync::RecoverAll> a(server);
+    resync::testing::Server<resync::doc::Model> server;
+    Replica<resync::doc::RecoverAll> a(server);
     a.put("items", "kept", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     const auto backup = server.backup();
@@ -999,10 +999,10 @@ TEST_CASE("under RecoverAll an acknowledged change the restored server replaced 
 TEST_CASE("under RecoverAll the lost acknowledged changes are found even when the server moves on while the fresh "
           "copy is downloaded and the copy starts over",
           "[scenario][recovery][property][regression]") {
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     resync::SessionOptions options;
     options.fresh_chunk_bytes = 8;
-    Replica<resync::RecoverAll> a(server, {}, options);
+    Replica<resync::doc::RecoverAll> a(server, {}, options);
     a.put("items", "kept", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     const auto backup = server.backup();
@@ -1026,10 +1026,10 @@ TEST_CASE("under RecoverAll the lost acknowledged changes are found even when th
 TEST_CASE("under RecoverAll a server restored to before the client registered gets the client's acknowledged "
           "changes back",
           "[scenario][recovery][property][regression]") {
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     server.write({doc::CreateObject{"items", "kept"}});
     const auto backup = server.backup(); // the client is not registered yet
-    Replica<resync::RecoverAll> a(server);
+    Replica<resync::doc::RecoverAll> a(server);
     a.put("items", "lost", "n", num(2));
     REQUIRE(a.sync() == SessionState::syncing);
     a.link().go_offline();
@@ -1047,8 +1047,8 @@ TEST_CASE("under RecoverAll a server restored to before the client registered ge
 TEST_CASE("under RecoverAll a recovery that fails into the discard fallback reports the lost acknowledged changes "
           "it discards",
           "[scenario][recovery][property][regression]") {
-    resync::testing::Server server;
-    Replica<resync::RecoverAll> a(server);
+    resync::testing::Server<resync::doc::Model> server;
+    Replica<resync::doc::RecoverAll> a(server);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     const auto backup = server.backup();
@@ -1082,7 +1082,7 @@ TEST_CASE("under RecoverAll a recovery that fails into the discard fallback repo
 TEST_CASE("a duplicated error answering a reconnecting client's Hello does not bind the connection: the reset "
           "completes and the session never stops on a protocol violation",
           "[scenario][recovery][property][regression]") {
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<resync::DiscardUnsynced> a(server);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);

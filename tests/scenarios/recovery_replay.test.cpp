@@ -48,11 +48,11 @@ namespace recover = resync::recover;
 namespace replay = resync::replay;
 namespace fallback = resync::fallback;
 
-using Upload = resync::Strategy<backup::Snapshot, recover::Rebase<>, replay::Upload, fallback::Discard>;
-using Squash = resync::Strategy<replay::Squash, fallback::Discard, recover::Rebase<>, backup::Snapshot>;
-using Batched2 = resync::Strategy<backup::Snapshot, recover::Rebase<>, replay::Batched<2>, fallback::Discard>;
-using SquashAll = resync::Strategy<backup::Snapshot, recover::RebaseAll<>, replay::Squash, fallback::Discard>;
-using Batched2All = resync::Strategy<backup::Snapshot, recover::RebaseAll<>, replay::Batched<2>, fallback::Discard>;
+using Upload = resync::Strategy<backup::Snapshot, recover::Rebase<resync::recover::DocumentRules>, replay::Upload, fallback::Discard>;
+using Squash = resync::Strategy<replay::Squash, fallback::Discard, recover::Rebase<resync::recover::DocumentRules>, backup::Snapshot>;
+using Batched2 = resync::Strategy<backup::Snapshot, recover::Rebase<resync::recover::DocumentRules>, replay::Batched<2>, fallback::Discard>;
+using SquashAll = resync::Strategy<backup::Snapshot, recover::RebaseAll<resync::recover::DocumentRules>, replay::Squash, fallback::Discard>;
+using Batched2All = resync::Strategy<backup::Snapshot, recover::RebaseAll<resync::recover::DocumentRules>, replay::Batched<2>, fallback::Discard>;
 
 template <class P>
 constexpr bool squashes = std::is_same_v<typename P::replay_type, replay::Squash>;
@@ -94,7 +94,7 @@ struct FromClient {
     std::size_t adds = 0;
     std::size_t sets = 0;
 };
-FromClient from_client(const resync::testing::Server& server, resync::ClientIdent ident) {
+FromClient from_client(const resync::testing::Server<resync::doc::Model>& server, resync::ClientIdent ident) {
     FromClient f;
     for (const auto& e : server.history()) {
         if (e.origin != ident) continue;
@@ -116,7 +116,7 @@ TEMPLATE_TEST_CASE("replayed changes reach the server exactly once whatever the 
         GENERATE(Faults::lost_acks, Faults::duplicates, Faults::lost_acks_and_duplicates, Faults::random);
     INFO(name(faults));
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<TestType, TapTransport> a(server, 1, {}, resync_test::options_in(dir));
     REQUIRE(a.store.write([](resync::doc::Writer& w) {
         w.create("items", "counter").set("items", "counter", "c", num(100));
@@ -196,7 +196,7 @@ TEMPLATE_TEST_CASE("replayed changes reach the server exactly once whatever the 
 TEST_CASE("Batched<2> replays five recovered changesets in at least three uploads of at most two, in order",
           "[scenario][recovery][replay][batched]") {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<Batched2, TapTransport> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "counter", "c", num(0));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -232,7 +232,7 @@ TEMPLATE_TEST_CASE("a change the server integrated before the reset, whose ackno
                    "a second time by the recovery",
                    "[scenario][recovery][replay][lost-ack]", Upload, Squash, Batched2) {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<TestType, TapTransport> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "counter", "c", num(100));
     REQUIRE(a.sync() == SessionState::syncing);

@@ -45,10 +45,10 @@ namespace {
 ///   v5: #0 victim.n = 9 (the server erased victim)       -> dropped, quarantined
 ///       #1 k.count += 1 (a string on the server now)     -> dropped, quarantined
 ///       #2 erase "b" (the server removed it already)     -> dropped, quarantined
-template <class P = resync::RecoverOrDiscard>
+template <class P = resync::doc::RecoverOrDiscard>
 struct World {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<P> a;
     resync_test::StoreImage before;
     resync::doc::State server_before;
@@ -269,7 +269,7 @@ TEST_CASE("plan_reset of a recovery that would fail names the failing operation 
 
 TEST_CASE("plan_reset under Recover predicts the manual reset a forbidden recovery leads to",
           "[scenario][recovery][plan][manual]") {
-    World<resync::Recover> w;
+    World<resync::doc::Recover> w;
     auto t = w.trigger();
     t.reason = ResetReason::schema_changed;
     t.recovery_allowed = false;

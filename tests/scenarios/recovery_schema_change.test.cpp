@@ -37,7 +37,7 @@ using resync_test::str;
 namespace {
 
 template <class P>
-constexpr bool falls_back_to_manual = std::is_same_v<P, resync::Recover>;
+constexpr bool falls_back_to_manual = std::is_same_v<P, resync::doc::Recover>;
 
 /// Every integer field "n" of "items" becomes a string.
 void n_becomes_a_string(resync::doc::State& s) {
@@ -59,11 +59,11 @@ std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir) {
 
 TEMPLATE_TEST_CASE("a destructive schema change forbids recovery: Recover waits for the user with a durable backup of "
                    "the unsynced changes, RecoverOrDiscard and RecoverAll discard them",
-                   "[scenario][recovery][schema]", resync::Recover, resync::RecoverOrDiscard, resync::RecoverAll) {
+                   "[scenario][recovery][schema]", resync::doc::Recover, resync::doc::RecoverOrDiscard, resync::doc::RecoverAll) {
     const bool reconnects = GENERATE(false, true);
     INFO((reconnects ? "client reconnects" : "client stays connected"));
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     a.put("items", "two", "n", num(2));
@@ -139,10 +139,10 @@ TEMPLATE_TEST_CASE("a destructive schema change forbids recovery: Recover waits 
 TEMPLATE_TEST_CASE("a field the server rewrote with another type makes recovery fail part way: RecoverOrDiscard and "
                    "RecoverAll discard in the same attempt, Recover waits for the user, and the report names the "
                    "operation and why",
-                   "[scenario][recovery][schema][fallback]", resync::Recover, resync::RecoverOrDiscard,
-                   resync::RecoverAll) {
+                   "[scenario][recovery][schema][fallback]", resync::doc::Recover, resync::doc::RecoverOrDiscard,
+                   resync::doc::RecoverAll) {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));                  // v1
     a.put("items", "two", "n", num(2));                  // v2
@@ -231,7 +231,7 @@ TEMPLATE_TEST_CASE("a field the server rewrote with another type makes recovery 
         CHECK(server.fresh_copies_started() == 1);
         // Everything recovery was given is discarded and reported: the five unsynced operations,
         // and under RecoverAll also the two of v3, acknowledged and then lost by the restore.
-        constexpr std::size_t given = std::is_same_v<TestType, resync::RecoverAll> ? 7 : 5;
+        constexpr std::size_t given = std::is_same_v<TestType, resync::doc::RecoverAll> ? 7 : 5;
         CHECK(report.count(OperationFate::discarded) == given);
         REQUIRE(report.operations.size() == given);
         CHECK(report.operations.front().client_version == (given == 7 ? 3u : 4u));

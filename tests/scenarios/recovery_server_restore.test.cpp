@@ -43,7 +43,7 @@ enum class Restored { behind_client, moved_past_client };
 template <class P>
 constexpr bool recovers = !std::is_same_v<P, resync::DiscardUnsynced>;
 template <class P>
-constexpr bool recovers_acknowledged = std::is_same_v<P, resync::RecoverAll>;
+constexpr bool recovers_acknowledged = std::is_same_v<P, resync::doc::RecoverAll>;
 
 /// A client with synced data, two acknowledged changesets the restore loses, and four unsynced
 /// changesets written after the restore; and, if asked, another client that moved the restored
@@ -51,7 +51,7 @@ constexpr bool recovers_acknowledged = std::is_same_v<P, resync::RecoverAll>;
 template <class P>
 struct World {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<P> a;
     resync::ClientIdent old_ident = 0;
     resync_test::StoreImage before;
@@ -125,7 +125,7 @@ struct World {
 
 TEMPLATE_TEST_CASE("after a server restore the unsynced changes are recovered onto the restored server, and under "
                    "RecoverAll the acknowledged changes the restore lost come back exactly once",
-                   "[scenario][recovery][restore]", resync::Recover, resync::RecoverOrDiscard, resync::RecoverAll,
+                   "[scenario][recovery][restore]", resync::doc::Recover, resync::doc::RecoverOrDiscard, resync::doc::RecoverAll,
                    resync::DiscardUnsynced) {
     const Path path = GENERATE(Path::stays_connected, Path::reconnects);
     const Restored restored = GENERATE(Restored::behind_client, Restored::moved_past_client);
@@ -227,11 +227,11 @@ TEMPLATE_TEST_CASE("after a server restore the unsynced changes are recovered on
 TEST_CASE("under RecoverAll a second client of the restored server sees every recovered change, acknowledged-then-lost "
           "ones included, exactly once",
           "[scenario][recovery][restore][recover-all]") {
-    World<resync::RecoverAll> w(Path::reconnects, Restored::moved_past_client);
+    World<resync::doc::RecoverAll> w(Path::reconnects, Restored::moved_past_client);
     REQUIRE(w.a.sync() == SessionState::syncing);
     REQUIRE(w.a.session().last_report()->lost_acknowledged == 2);
 
-    Peer<resync::RecoverAll> c(w.server, 3, {}, resync_test::options_in(w.dir), 13);
+    Peer<resync::doc::RecoverAll> c(w.server, 3, {}, resync_test::options_in(w.dir), 13);
     REQUIRE(c.sync() == SessionState::syncing);
     INFO("c:\n" << resync_test::to_text(c.store.state()) << "server:\n" << resync_test::to_text(w.server.state()));
     CHECK(c.store.state() == w.server.state());
@@ -251,13 +251,13 @@ TEST_CASE("under RecoverAll a second client of the restored server sees every re
 TEST_CASE("RecoverAll recovers nothing twice when the server restore lost none of the client's acknowledged changes",
           "[scenario][recovery][restore][recover-all]") {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
-    Peer<resync::RecoverAll> a(server, 1, {}, resync_test::options_in(dir));
+    resync::testing::Server<resync::doc::Model> server;
+    Peer<resync::doc::RecoverAll> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     REQUIRE(a.store.write([](resync::doc::Writer& w) { w.add("items", "one", "n", 4); }));
     REQUIRE(a.sync() == SessionState::syncing);
     const auto backup = server.backup(); // taken after everything A wrote
-    Peer<resync::RecoverAll> b(server, 2, {}, resync_test::options_in(dir), 11);
+    Peer<resync::doc::RecoverAll> b(server, 2, {}, resync_test::options_in(dir), 11);
     b.put("items", "two", "n", num(2));
     REQUIRE(b.sync() == SessionState::syncing);
     REQUIRE(a.sync() == SessionState::syncing); // A has seen B's change: its cursor is ahead of the backup

@@ -64,12 +64,12 @@ ResetReason reason_for(Path p) {
 
 TEMPLATE_TEST_CASE("after sync is terminated and re-enabled the unsynced changes of every client are recovered onto "
                    "the new epoch, and acknowledged changes are never uploaded again",
-                   "[scenario][recovery][epoch]", resync::Recover, resync::RecoverOrDiscard, resync::RecoverAll) {
+                   "[scenario][recovery][epoch]", resync::doc::Recover, resync::doc::RecoverOrDiscard, resync::doc::RecoverAll) {
     const Path path = GENERATE(Path::reconnects, Path::stays_connected, Path::claims_rollback);
     INFO(name(path));
 
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
     Peer<TestType> b(server, 2, {}, resync_test::options_in(dir), 11);
 

@@ -51,11 +51,11 @@ void add(resync::MemoryStore& s, std::int64_t delta) {
 
 TEMPLATE_TEST_CASE("two clients reset after a server restore and keep writing, a third joins, and all three converge "
                    "with every local change on the server exactly once",
-                   "[scenario][recovery][three-clients]", resync::Recover, resync::RecoverOrDiscard,
-                   resync::RecoverAll) {
-    constexpr bool all = std::is_same_v<TestType, resync::RecoverAll>;
+                   "[scenario][recovery][three-clients]", resync::doc::Recover, resync::doc::RecoverOrDiscard,
+                   resync::doc::RecoverAll) {
+    constexpr bool all = std::is_same_v<TestType, resync::doc::RecoverAll>;
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Peer<TestType> a(server, 1, {}, resync_test::options_in(dir), 7);
     Peer<TestType> b(server, 2, {}, resync_test::options_in(dir), 11);
 

@@ -58,7 +58,7 @@ TEMPLATE_TEST_CASE("every injected server error code with every action does what
                  << (answers_hello ? ", answering the Hello" : ", answering a request"));
 
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<TestType> a(server, resync_test::make_policy<TestType>(dir), resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -126,7 +126,7 @@ TEST_CASE("a reset an unknown server error code asks for is a server-requested r
           "action says",
           "[scenario][server-error]") {
     const ServerAction action = GENERATE(ServerAction::reset, ServerAction::reset_no_recovery);
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<resync::DiscardUnsynced> a(server);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);

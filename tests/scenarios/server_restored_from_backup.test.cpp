@@ -60,7 +60,7 @@ Expected expected_for(Path path, Restored restored) {
 /// Finally the client writes one unsynced change (create + set: two operations) and, on the
 /// reconnect path, comes back online. The client has not yet heard of the restore.
 template <class P>
-void restore_the_server(resync::testing::Server& server, Replica<P>& a, Path path, Restored restored) {
+void restore_the_server(resync::testing::Server<resync::doc::Model>& server, Replica<P>& a, Path path, Restored restored) {
     a.put("items", "kept", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     const auto backup = server.backup();
@@ -99,7 +99,7 @@ TEMPLATE_TEST_CASE("a restored server is detected by version while behind the cl
     const Expected expected = expected_for(path, restored);
 
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<TestType> a(server, resync_test::make_policy<TestType>(dir), resync_test::options_in(dir));
     restore_the_server(server, a, path, restored);
     const auto cursor = a.store.sync_state().download;
@@ -149,7 +149,7 @@ TEST_CASE("under DiscardUnsynced a client of a restored server reports its unsyn
     const Restored restored = GENERATE(Restored::behind_client, Restored::moved_past_client);
     INFO(name(path) << ", " << name(restored));
 
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<resync::DiscardUnsynced> a(server);
     restore_the_server(server, a, path, restored);
     const auto before = resync_test::image_of(a.store);
@@ -226,7 +226,7 @@ TEST_CASE("under Manual a client of a restored server stops with a durable backu
     const Expected expected = expected_for(path, restored);
 
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<resync::Manual> a(server, resync_test::make_policy<resync::Manual>(dir), resync_test::options_in(dir));
     restore_the_server(server, a, path, restored);
     const auto before = resync_test::image_of(a.store);
@@ -301,7 +301,7 @@ TEST_CASE("under Manual a reset request survives a restart, the new session repo
     const Expected expected = expected_for(path, restored);
 
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<resync::Manual> a(server, resync_test::make_policy<resync::Manual>(dir), resync_test::options_in(dir));
     restore_the_server(server, a, path, restored);
     const auto before = resync_test::image_of(a.store);

@@ -30,7 +30,7 @@ TEMPLATE_TEST_CASE("a client that comes back after sync was terminated and re-en
                    "with recovery allowed, and ends equal to the server",
                    "[scenario][epoch]", resync::DiscardUnsynced, resync::Manual) {
     resync_test::ScratchDir dir;
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<TestType> a(server, resync_test::make_policy<TestType>(dir), resync_test::options_in(dir));
     Replica<resync::DiscardUnsynced> b(server, {}, resync_test::options_in(dir), 11);
 
@@ -123,7 +123,7 @@ TEST_CASE("a client that stays connected through a terminate-and-re-enable is to
     // The reference server forgets every client on a re-enable and checks the ident before
     // anything else, so a connection that survives the re-enable hears 208 on its next request;
     // the new epoch is adopted with the fresh copy.
-    resync::testing::Server server;
+    resync::testing::Server<resync::doc::Model> server;
     Replica<resync::DiscardUnsynced> a(server);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);

@@ -710,40 +710,6 @@ TEST_CASE("commit_reset_diff_keeping_before keeps the unsynced history it is giv
     CHECK(store.sync_state() == next);
 }
 
-TEST_CASE("decode_snapshot_pieces decodes what decode_snapshot decodes, and damaged pieces are an error that "
-          "changes nothing",
-          "[store][memory][snapshot][pieces]") {
-    MemoryStore store = store_with_ident(1);
-    put(store, "k", "x", S("local"));
-    std::mt19937_64 rng(7);
-    const doc::State state = random_state(rng);
-    const std::string bytes = doc::encode_snapshot(state);
-    auto pieces_of = [&](const std::string& b, std::size_t size) {
-        std::vector<std::string> pieces;
-        for (std::size_t at = 0; at < b.size(); at += size) pieces.push_back(b.substr(at, size));
-        return pieces;
-    };
-    const Observed before(store);
-    for (std::size_t size : {std::size_t{1}, std::size_t{5}, std::size_t{24}, std::size_t{64}, bytes.size()}) {
-        CAPTURE(size);
-        auto decoded = store.decode_snapshot_pieces(pieces_of(bytes, size));
-        REQUIRE(decoded);
-        CHECK(*decoded == state);
-        CHECK(*decoded == *store.decode_snapshot(bytes));
-
-        auto cut_short = store.decode_snapshot_pieces(pieces_of(bytes.substr(0, bytes.size() - 1), size));
-        REQUIRE_FALSE(cut_short);
-        CHECK(cut_short.error() == errc::fresh_copy_truncated);
-
-        std::string damaged = bytes;
-        damaged[damaged.size() / 2] = static_cast<char>(damaged[damaged.size() / 2] ^ 0x5A);
-        auto corrupt = store.decode_snapshot_pieces(pieces_of(damaged, size));
-        REQUIRE_FALSE(corrupt);
-        CHECK(corrupt.error() == errc::fresh_copy_corrupt);
-        CHECK(Observed(store) == before);
-    }
-}
-
 // ---------------------------------------------------------------------------------- retention
 
 TEST_CASE("set_retention trims acknowledged history that came back, and never pending changes",

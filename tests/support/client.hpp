@@ -1,7 +1,8 @@
 #pragma once
 // Shared test double: one client replica (MemoryStore) with its loopback link and session,
-// connected to a testing::Server. Tests of every area use it; keep it small.
+// connected to a testing::Server<resync::doc::Model>. Tests of every area use it; keep it small.
 
+#include <resync/doc.hpp>
 #include <resync/memory_store.hpp>
 #include <resync/sync_session.hpp>
 #include <resync/testing/loopback.hpp>
@@ -16,10 +17,10 @@ namespace resync_test {
 template <class Policy>
 struct Client {
     resync::MemoryStore store;
-    resync::testing::LoopbackTransport link;
-    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport, Policy> session;
+    resync::testing::LoopbackTransport<resync::doc::Model> link;
+    resync::SyncSession<resync::MemoryStore, resync::testing::LoopbackTransport<resync::doc::Model>, Policy> session;
 
-    explicit Client(resync::testing::Server& server, Policy policy = {}, resync::SessionOptions options = {},
+    explicit Client(resync::testing::Server<resync::doc::Model>& server, Policy policy = {}, resync::SessionOptions options = {},
                     std::uint64_t link_seed = 7)
         : link(server, link_seed), session(store, link, std::move(policy), std::move(options)) {}
 

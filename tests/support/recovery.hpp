@@ -4,6 +4,7 @@
 // sends and can hold back acknowledgements and downloads, a backup policy whose callback can be
 // swapped per test, and ways to read the server's history (who wrote what, how many times).
 
+#include <resync/doc.hpp>
 #include <resync/backup/callback.hpp>
 #include <resync/backup/snapshot.hpp>
 #include <resync/memory_store.hpp>
@@ -31,9 +32,9 @@ namespace resync_test {
 
 /// A `Replica` whose store names its list elements after `replica_id` (unique per test), so that
 /// list contents and orders are the same on every run.
-template <class Policy, class Link = resync::testing::LoopbackTransport>
+template <class Policy, class Link = resync::testing::LoopbackTransport<resync::doc::Model>>
 struct Peer : Replica<Policy, Link> {
-    Peer(resync::testing::Server& s, std::uint64_t replica_id, Policy p = {}, resync::SessionOptions o = {},
+    Peer(resync::testing::Server<resync::doc::Model>& s, std::uint64_t replica_id, Policy p = {}, resync::SessionOptions o = {},
          std::uint64_t seed = 7)
         : Replica<Policy, Link>(s, std::move(p), std::move(o), seed) {
         // The session holds a reference to `store`, which stays where it is: only its value changes.
@@ -51,7 +52,7 @@ public:
     using ClientMessage = resync::protocol::ClientMessage<resync::doc::Operation>;
     using ServerMessage = resync::protocol::ServerMessage<resync::doc::Operation>;
 
-    explicit TapTransport(resync::testing::Server& server, std::uint64_t seed = 7) : inner_(server, seed) {}
+    explicit TapTransport(resync::testing::Server<resync::doc::Model>& server, std::uint64_t seed = 7) : inner_(server, seed) {}
 
     bool connected() const noexcept { return inner_.connected(); }
     std::uint64_t connection_id() const noexcept { return inner_.connection_id(); }
@@ -87,7 +88,7 @@ public:
         }
     }
 
-    resync::testing::LoopbackTransport& inner() noexcept { return inner_; }
+    resync::testing::LoopbackTransport<resync::doc::Model>& inner() noexcept { return inner_; }
     resync::testing::LinkFaults& faults() noexcept { return inner_.faults(); }
     void go_offline() { inner_.go_offline(); }
     void go_online() { inner_.go_online(); }
@@ -107,7 +108,7 @@ public:
     std::vector<std::size_t> upload_sizes;
 
 private:
-    resync::testing::LoopbackTransport inner_;
+    resync::testing::LoopbackTransport<resync::doc::Model> inner_;
 };
 
 static_assert(resync::Transport<TapTransport>);
@@ -121,16 +122,17 @@ struct HookBackup {
     std::function<void(const resync::MemoryStore&, const resync::ResetTrigger&)>* hook = nullptr;
 
     template <class S>
-    resync::Result<std::string> backup(const S& store, const resync::ResetTrigger& t) const {
+    resync::Result<resync::BackupMade> backup(const S& store, const resync::ResetTrigger& t,
+                                             const resync::BackupContext&) const {
         if (hook && *hook) (*hook)(store, t);
-        return std::string("hook");
+        return resync::BackupMade{std::string("hook"), false};
     }
 };
 
 /// How many entries of the server's history each (origin, client version) has: a change
 /// uploaded twice shows as a count of 2. Server-side writes (origin 0) are left out.
 inline std::map<std::pair<resync::ClientIdent, resync::ClientVersion>, std::size_t>
-history_keys(const resync::testing::Server& server) {
+history_keys(const resync::testing::Server<resync::doc::Model>& server) {
     std::map<std::pair<resync::ClientIdent, resync::ClientVersion>, std::size_t> keys;
     for (const auto& e : server.history())
         if (e.origin != 0) ++keys[{e.origin, e.client_version}];
@@ -138,7 +140,7 @@ history_keys(const resync::testing::Server& server) {
 }
 
 /// True when no (origin, client version) appears twice in the server's history.
-inline bool no_duplicate_uploads(const resync::testing::Server& server) {
+inline bool no_duplicate_uploads(const resync::testing::Server<resync::doc::Model>& server) {
     for (const auto& [key, n] : history_keys(server))
         if (n != 1) return false;
     return true;
@@ -146,7 +148,7 @@ inline bool no_duplicate_uploads(const resync::testing::Server& server) {
 
 /// How many operations of the server's history match `pred`.
 template <class Pred>
-std::size_t ops_on_server(const resync::testing::Server& server, Pred pred) {
+std::size_t ops_on_server(const resync::testing::Server<resync::doc::Model>& server, Pred pred) {
     std::size_t n = 0;
     for (const auto& e : server.history())
         for (const auto& op : e.ops) n += pred(op) ? 1 : 0;
@@ -154,7 +156,7 @@ std::size_t ops_on_server(const resync::testing::Server& server, Pred pred) {
 }
 
 /// How many operations of the server's history set `collection/key.field`, or add to it.
-inline std::size_t writes_on_server(const resync::testing::Server& server, const std::string& collection,
+inline std::size_t writes_on_server(const resync::testing::Server<resync::doc::Model>& server, const std::string& collection,
                                     const std::string& key, const std::string& field) {
     return ops_on_server(server, [&](const resync::doc::Operation& op) {
         return (std::holds_alternative<resync::doc::SetField>(op) ||

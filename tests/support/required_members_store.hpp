@@ -1,15 +1,14 @@
 #pragma once
 // Shared test helper: Stores with only the members the Store concept requires, forwarding to a
 // `MemoryStore`, so a session over them takes every fallback path that MemoryStore's optional
-// members (has_unsynced, decode_snapshot_pieces, commit_reset_diff_keeping_before, state, ...)
-// would skip.
+// capabilities (unsynced_flag, live_view, quarantine, diff_commit_keeping_before, ...) would skip.
 
 #include <resync/concepts/store.hpp>
+#include <resync/doc/model.hpp>
 #include <resync/memory_store.hpp>
 
 #include <cstdint>
 #include <span>
-#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -19,6 +18,7 @@ namespace resync_test {
 /// What the Store concept requires, and nothing else.
 struct RequiredMembersStore {
     using store_concept = resync::store_t;
+    using model_type = resync::doc::Model;
     using operation_type = resync::doc::Operation;
     using snapshot_type = resync::doc::State;
     using Commit = resync::ResetCommit<snapshot_type, operation_type>;
@@ -37,20 +37,21 @@ struct RequiredMembersStore {
         return inner.acknowledge(v, at);
     }
     snapshot_type export_snapshot() const { return inner.export_snapshot(); }
-    resync::Result<snapshot_type> decode_snapshot(std::string_view bytes) const { return inner.decode_snapshot(bytes); }
     resync::Result<snapshot_type> commit_reset(Commit&& c) { return inner.commit_reset(std::move(c)); }
 };
 
-/// The same, plus the one member `discard::Diff` needs: `commit_reset_diff`.
+/// The same, plus the one capability `discard::Diff` needs: `commit_reset_diff`.
 struct RequiredMembersDiffStore : RequiredMembersStore {
     using RequiredMembersStore::RequiredMembersStore;
+    using store_capabilities = resync::capabilities<resync::cap::diff_commit>;
 
     resync::Result<resync::DiffStats> commit_reset_diff(Commit&& c) { return inner.commit_reset_diff(std::move(c)); }
 };
 
 static_assert(resync::Store<RequiredMembersStore>);
 static_assert(!resync::store_requirements::reports_unsynced<RequiredMembersStore>);
-static_assert(!resync::store_requirements::decodes_snapshot_pieces<RequiredMembersStore>);
+static_assert(!resync::store_requirements::offers_live_view<RequiredMembersStore>);
+static_assert(!resync::store_requirements::keeps_quarantine<RequiredMembersStore>);
 static_assert(resync::store_requirements::commits_reset_by_diff<RequiredMembersDiffStore>);
 static_assert(!resync::store_requirements::commits_reset_diff_keeping_before<RequiredMembersDiffStore>);
 

@@ -4,6 +4,7 @@
 // an image of everything a store holds (to prove a failure left it untouched), a transport that
 // lets a test forge server messages, and the policies the scenarios run under.
 
+#include <resync/doc.hpp>
 #include <resync/backup/file.hpp>
 #include <resync/memory_store.hpp>
 #include <resync/strategy/discard_unsynced.hpp>
@@ -19,6 +20,8 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -39,11 +42,20 @@ inline std::size_t file_count(const ScratchDir& dir) {
     return n;
 }
 
-/// Session options for scenarios: a reset escalated to manual writes its backup into `dir`,
-/// never into the shared temporary folder.
+/// A wall clock for tests: each reading is 10 ms after the one before, so a session's backoff
+/// between reset attempts passes in a few hundred polls, the same in every run.
+inline std::function<std::int64_t()> stepping_clock(std::int64_t start_ms = 1'800'000'000'000) {
+    auto now = std::make_shared<std::int64_t>(start_ms);
+    return [now] { return *now += 10; };
+}
+
+/// Session options for scenarios: backup and staging files go into `dir`'s "backups" folder
+/// (never a shared temporary folder), and time is a stepping clock.
 inline resync::SessionOptions options_in(const ScratchDir& dir) {
     resync::SessionOptions o;
-    o.manual_backup_directory = dir.path() / "escalated";
+    o.backup_directory = (dir.path() / "backups").string();
+    o.clock = stepping_clock();
+    o.seed = 1;
     return o;
 }
 
@@ -122,11 +134,11 @@ inline std::string to_text(const resync::doc::State& s) {
 /// One client replica: a MemoryStore that outlives its sessions, and a link (a LoopbackTransport,
 /// or any transport constructible from `(Server&, seed)`) and session that `restart()` destroys
 /// and builds again, as an application restart would.
-template <class Policy, class Link = resync::testing::LoopbackTransport>
+template <class Policy, class Link = resync::testing::LoopbackTransport<resync::doc::Model>>
 struct Replica {
     using Session = resync::SyncSession<resync::MemoryStore, Link, Policy>;
 
-    resync::testing::Server* server;
+    resync::testing::Server<resync::doc::Model>* server;
     Policy policy;
     resync::SessionOptions options;
     std::uint64_t link_seed;
@@ -134,7 +146,7 @@ struct Replica {
     std::optional<Link> link_;
     std::optional<Session> session_;
 
-    explicit Replica(resync::testing::Server& s, Policy p = {}, resync::SessionOptions o = {},
+    explicit Replica(resync::testing::Server<resync::doc::Model>& s, Policy p = {}, resync::SessionOptions o = {},
                      std::uint64_t seed = 7)
         : server(&s), policy(std::move(p)), options(std::move(o)), link_seed(seed) {
         link_.emplace(*server, link_seed);
@@ -173,7 +185,7 @@ public:
     using ClientMessage = resync::protocol::ClientMessage<resync::doc::Operation>;
     using ServerMessage = resync::protocol::ServerMessage<resync::doc::Operation>;
 
-    explicit ForgingTransport(resync::testing::Server& server, std::uint64_t seed = 7) : inner_(server, seed) {}
+    explicit ForgingTransport(resync::testing::Server<resync::doc::Model>& server, std::uint64_t seed = 7) : inner_(server, seed) {}
 
     bool connected() const noexcept { return inner_.connected(); }
     std::uint64_t connection_id() const noexcept { return inner_.connection_id(); }
@@ -195,13 +207,13 @@ public:
     void forge(ServerMessage m) { forged_.push_back(std::move(m)); }
     bool forged_pending() const noexcept { return !forged_.empty(); }
 
-    resync::testing::LoopbackTransport& inner() noexcept { return inner_; }
+    resync::testing::LoopbackTransport<resync::doc::Model>& inner() noexcept { return inner_; }
     /// How many fresh-copy pieces from the real server came with no bytes (a copy stopping short).
     std::size_t empty_fresh_chunks() const noexcept { return empty_fresh_chunks_; }
     bool hold_real_traffic = false;
 
 private:
-    resync::testing::LoopbackTransport inner_;
+    resync::testing::LoopbackTransport<resync::doc::Model> inner_;
     std::deque<ServerMessage> forged_;
     std::size_t empty_fresh_chunks_ = 0;
 };
@@ -210,7 +222,7 @@ static_assert(resync::Transport<ForgingTransport>);
 
 /// Applies every changeset of the server's history, in order, to an empty state: what the
 /// server's state must be if it is self-consistent (valid only while nothing was compacted).
-inline resync::doc::State replay_history(const resync::testing::Server& server) {
+inline resync::doc::State replay_history(const resync::testing::Server<resync::doc::Model>& server) {
     resync::doc::State s;
     for (const auto& e : server.history()) resync::doc::apply(s, e.ops);
     return s;

@@ -1,5 +1,5 @@
 #pragma once
-// Shared test helper: a fresh, uniquely named folder under the system's temporary folder,
+// Shared test helper: a fresh, uniquely named, owner-only folder under the system's temporary folder,
 // removed with everything in it when the object goes away. Tests that write files use one each,
 // so they never see each other's files and leave nothing behind.
 
@@ -24,6 +24,8 @@ public:
             // create_directory reports false when the name is taken: draw another.
             if (std::filesystem::create_directory(path_)) break;
         }
+        // Owner-only, as the library demands of a backup directory (it refuses others').
+        std::filesystem::permissions(path_, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
     }
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;

@@ -1,8 +1,9 @@
-// testing::Server and testing::LoopbackTransport (include/resync/testing/), driven directly at
-// the protocol level: protocol messages in, replies out. Covers idents, idempotent uploads, pulls,
+// testing::Server and testing::LoopbackTransport (include/resync/testing/), on the document model,
+// driven directly at the protocol level: protocol messages in, replies out. Covers idents, idempotent uploads, pulls,
 // backups and restores, epochs, schema changes, compaction, forgotten clients, injected errors,
 // position checks, fresh copies (chunked, resumable, damaged once), and every link fault.
 #include <resync/doc/codec.hpp>
+#include <resync/doc/model.hpp>
 #include <resync/doc/snapshot_decoder.hpp>
 #include <resync/testing/loopback.hpp>
 #include <resync/testing/server.hpp>
@@ -26,8 +27,8 @@
 namespace RESYNC_TEST_FILE {
 
 using namespace resync;
-using resync::testing::LoopbackTransport;
-using resync::testing::Server;
+using LoopbackTransport = resync::testing::LoopbackTransport<resync::doc::Model>;
+using Server = resync::testing::Server<resync::doc::Model>;
 using resync::testing::ServerOptions;
 
 namespace {

@@ -3,6 +3,8 @@
 /// One concept per reset-policy role, each built from named sub-concepts, and the `ResetPolicy`
 /// concept that `SyncSession` checks. Contracts in prose: docs/concepts.md.
 
+#include <resync/concepts/store.hpp>
+#include <resync/file_hook.hpp>
 #include <resync/history.hpp>
 #include <resync/policy/role.hpp>
 #include <resync/protocol.hpp>
@@ -43,6 +45,24 @@ struct DiscardOutcome {
     std::optional<DiffStats> diff;
 };
 
+/// What the session tells a backup policy: where backup files go when the policy names no
+/// directory of its own, and the hook to ask before each durable file step.
+struct BackupContext {
+    std::string directory;          ///< `SessionOptions::backup_directory`, else the store's; may be empty
+    const FileHook* hook = nullptr; ///< fault injection (tests); may be null
+};
+
+/// Where a backup policy put its backup.
+struct BackupMade {
+    /// A file path, "memory", "callback" or empty (nothing kept).
+    std::string location;
+    /// The backup is a durable file holding every unsynced local change (and the state), so a
+    /// discard of those changes leaves them in the user's keeping (the keeping rule).
+    bool keeps_unsynced = false;
+    /// With `keeps_unsynced`: the last client version it holds (later writes are not in it).
+    ClientVersion covers_upto = 0;
+};
+
 namespace detection_requirements {
 template <class D>
 concept inspects_welcome = requires(const D& d, const SyncState& s, const protocol::Welcome& w) {
@@ -66,13 +86,13 @@ concept says_if_it_keeps_the_before_state = requires {
     { B::keeps_before_state } -> std::convertible_to<bool>;
 };
 template <class B, class S>
-concept backs_up = requires(const B& b, const S& s, const ResetTrigger& t) {
-    { b.backup(s, t) } -> std::same_as<Result<std::string>>;
+concept backs_up = requires(const B& b, const S& s, const ResetTrigger& t, const BackupContext& c) {
+    { b.backup(s, t, c) } -> std::same_as<Result<BackupMade>>;
 };
 } // namespace backup_requirements
 
-/// Preserves what a reset is about to discard. `backup(store, trigger)` returns where the backup
-/// is (a path, "memory", ...) only once it is durable; nothing is touched before it returns.
+/// Preserves what a reset is about to discard. `backup(store, trigger, context)` returns where
+/// the backup is only once it is durable; nothing is touched before it returns.
 template <class B, class S>
 concept BackupPolicy = role::declares<B, role::backup> &&
                        backup_requirements::says_if_it_keeps_the_before_state<B> &&
@@ -80,17 +100,15 @@ concept BackupPolicy = role::declares<B, role::backup> &&
 
 namespace discard_requirements {
 template <class D, class S>
-concept commits = requires(const D& d, S& s,
-                           ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) {
-    { d.commit(s, std::move(c)) } -> std::same_as<Result<DiscardOutcome<typename S::snapshot_type>>>;
+concept commits = requires(const D& d, S& s, reset_commit_of<S>&& c) {
+    { d.commit(s, std::move(c)) } -> std::same_as<Result<DiscardOutcome<snapshot_of<S>>>>;
 };
 /// Optional: the same commit, also filling `DiscardOutcome::before` with the old state without
 /// a copy taken first. The session uses it when the backup keeps the before-state; otherwise
 /// it copies the state before a commit that does not replace it.
 template <class D, class S>
-concept commits_keeping_before = requires(const D& d, S& s,
-                                          ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) {
-    { d.commit_keeping_before(s, std::move(c)) } -> std::same_as<Result<DiscardOutcome<typename S::snapshot_type>>>;
+concept commits_keeping_before = requires(const D& d, S& s, reset_commit_of<S>&& c) {
+    { d.commit_keeping_before(s, std::move(c)) } -> std::same_as<Result<DiscardOutcome<snapshot_of<S>>>>;
 };
 } // namespace discard_requirements
 
@@ -104,10 +122,17 @@ concept names_its_mode = requires {
     { R::mode } -> std::convertible_to<ResetMode>;
 };
 template <class R, class S>
-concept recovers = requires(const R& r, const S& s, const typename S::snapshot_type& fresh,
-                            const ResetTrigger& t,
-                            const std::vector<LocalChangeset<typename S::operation_type>>& local) {
-    { r.recover(s, fresh, t, local) } -> std::same_as<Result<Recovered<typename S::operation_type>>>;
+concept recovers = requires(const R& r, const S& s, const snapshot_of<S>& fresh, const ResetTrigger& t,
+                            const std::vector<LocalChangeset<operation_of<S>>>& local) {
+    { r.recover(s, fresh, t, local) } -> std::same_as<Result<Recovered<operation_of<S>>>>;
+};
+/// Optional: recovery in slices. `r.task(store, fresh, trigger)` returns a task with
+/// `add(const LocalChangeset<Op>&)` (the changesets to recover, in order), `step(max_operations)
+/// -> bool` (true once every added operation is accounted for) and `take() -> Recovered<Op>`, so
+/// a budgeted reset never recovers many operations in one `poll()`.
+template <class R, class S>
+concept recovers_in_slices = requires(const R& r, const S& s, const snapshot_of<S>& fresh, const ResetTrigger& t) {
+    r.task(s, fresh, t);
 };
 } // namespace recovery_requirements
 
@@ -177,7 +202,7 @@ concept ResetPolicy = policy_requirements::names_its_models<P> &&
                       DetectionPolicy<typename P::detection_type> && BackupPolicy<typename P::backup_type, S> &&
                       DiscardPolicy<typename P::discard_type, S> &&
                       RecoveryPolicy<typename P::recovery_type, S> &&
-                      ReplayPolicy<typename P::replay_type, typename S::operation_type> &&
+                      ReplayPolicy<typename P::replay_type, operation_of<S>> &&
                       ExecutionPolicy<typename P::execution_type> && FallbackPolicy<typename P::fallback_type> &&
                       policy_requirements::provides_its_models<P>;
 

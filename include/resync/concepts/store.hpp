@@ -1,19 +1,21 @@
 #pragma once
 /// \file
-/// The `Store` concept: the user's local replica, as the library needs it.
-/// Contract in prose: docs/concepts.md#store.
+/// The `Store` concept: the user's local replica, as the library needs it, and its optional
+/// capabilities. Contract in prose: docs/concepts.md#store.
 
+#include <resync/concepts/capabilities.hpp>
+#include <resync/concepts/model.hpp>
 #include <resync/history.hpp>
-#include <resync/protocol.hpp>
+#include <resync/quarantine.hpp>
 #include <resync/reset_commit.hpp>
 #include <resync/result.hpp>
 #include <resync/sync_state.hpp>
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
-#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -24,6 +26,17 @@ namespace resync {
 /// models Store (and gets its data discarded by a reset) by accident.
 struct store_t {};
 
+/// The model, operation and snapshot types of a store.
+template <class S>
+using model_of = typename S::model_type;
+template <class S>
+using operation_of = typename S::model_type::operation_type;
+template <class S>
+using snapshot_of = typename S::model_type::snapshot_type;
+/// What a store's reset commit takes.
+template <class S>
+using reset_commit_of = ResetCommit<snapshot_of<S>, operation_of<S>>;
+
 namespace store_requirements {
 
 template <class S>
@@ -31,10 +44,7 @@ concept declares_store = requires { typename S::store_concept; } &&
                          std::same_as<typename S::store_concept, store_t>;
 
 template <class S>
-concept names_its_types = requires {
-    typename S::operation_type;
-    typename S::snapshot_type;
-};
+concept names_its_model = requires { typename S::model_type; } && Model<typename S::model_type>;
 
 template <class S>
 concept reads_sync_state = requires(const S& s) {
@@ -48,11 +58,11 @@ concept writes_sync_state = requires(S& s, const SyncState& state) {
 
 template <class S>
 concept lists_unsynced = requires(const S& s) {
-    { s.unsynced() } -> std::convertible_to<std::vector<LocalChangeset<typename S::operation_type>>>;
+    { s.unsynced() } -> std::convertible_to<std::vector<LocalChangeset<operation_of<S>>>>;
 };
 
 template <class S>
-concept integrates_remote = requires(S& s, std::span<const RemoteChangeset<typename S::operation_type>> e) {
+concept integrates_remote = requires(S& s, std::span<const RemoteChangeset<operation_of<S>>> e) {
     { s.integrate(e) } -> std::same_as<std::error_code>;
 };
 
@@ -64,52 +74,89 @@ concept acknowledges_uploads =
 
 template <class S>
 concept exports_snapshot = requires(const S& s) {
-    { s.export_snapshot() } -> std::same_as<typename S::snapshot_type>;
+    { s.export_snapshot() } -> std::same_as<snapshot_of<S>>;
 };
 
 template <class S>
-concept decodes_snapshot = requires(const S& s, std::string_view bytes) {
-    { s.decode_snapshot(bytes) } -> std::same_as<Result<typename S::snapshot_type>>;
+concept commits_reset = requires(S& s, reset_commit_of<S>&& c) {
+    { s.commit_reset(std::move(c)) } -> std::same_as<Result<snapshot_of<S>>>;
 };
 
-template <class S>
-concept commits_reset =
-    requires(S& s, ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) {
-        { s.commit_reset(std::move(c)) } -> std::same_as<Result<typename S::snapshot_type>>;
-    };
+// ------------------------------------------------------------------ optional capabilities
+// Each is used only when the store declares it (concepts/capabilities.hpp); `SyncSession`
+// checks the members of every declared capability and names any that is missing.
 
-/// Optional: an answer to "is anything unsynced?" without listing it. The session asks on every
-/// poll; without it, it lists `unsynced()` and tests emptiness.
 template <class S>
-concept reports_unsynced = requires(const S& s) {
+concept has_unsynced_flag = requires(const S& s) {
     { s.has_unsynced() } -> std::same_as<bool>;
 };
-
-/// Optional: a commit that writes only the objects that differ (used by `discard::Diff`).
+/// Answers "is anything unsynced?" without listing it (asked on every poll).
 template <class S>
-concept commits_reset_by_diff =
-    requires(S& s, ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) {
-        { s.commit_reset_diff(std::move(c)) } -> std::same_as<Result<DiffStats>>;
-    };
+concept reports_unsynced = declares_capability<S, cap::unsynced_flag> && has_unsynced_flag<S>;
 
-/// Optional: the same minimal-diff commit, also handing back the state it replaced, assembled by
-/// moves (the objects it replaced or erased, and the staged copies of those it left unchanged)
-/// rather than copied first. Used by `discard::Diff` when the backup keeps the before-state.
+template <class S>
+concept has_unsynced_pages = requires(const S& s, std::size_t n) {
+    { s.unsynced(n) } -> std::convertible_to<std::vector<LocalChangeset<operation_of<S>>>>;
+};
+/// Lists the oldest unsynced changesets without copying all of them (each upload).
+template <class S>
+concept pages_unsynced = declares_capability<S, cap::unsynced_pages> && has_unsynced_pages<S>;
+
+template <class S>
+concept has_acknowledged_history = requires(const S& s, std::uint64_t v) {
+    { s.acknowledged_after(v) } -> std::convertible_to<std::vector<LocalChangeset<operation_of<S>>>>;
+};
+/// Keeps acknowledged changesets for a while (rollback-aware recovery, reports of a restore).
+template <class S>
+concept keeps_acknowledged_history =
+    declares_capability<S, cap::acknowledged_history> && has_acknowledged_history<S>;
+
+template <class S>
+concept has_quarantine = requires(const S& s) {
+    { *std::begin(s.quarantined()) } -> std::convertible_to<const QuarantinedOperation<operation_of<S>>&>;
+};
+/// Keeps `ResetCommit::quarantine` durably, in the commit's transaction.
+template <class S>
+concept keeps_quarantine = declares_capability<S, cap::quarantine> && has_quarantine<S>;
+
+template <class S>
+concept has_live_view = requires(const S& s) { s.live_view(); };
+/// Offers a view of its live state for recovery rules and dry runs.
+template <class S>
+concept offers_live_view = declares_capability<S, cap::live_view> && has_live_view<S>;
+
+template <class S>
+concept has_object_count = requires(const S& s) {
+    { s.object_count() } -> std::convertible_to<std::size_t>;
+};
+/// Counts its objects cheaply, for reports.
+template <class S>
+concept counts_objects = declares_capability<S, cap::object_count> && has_object_count<S>;
+
+template <class S>
+concept has_diff_commit = requires(S& s, reset_commit_of<S>&& c) {
+    { s.commit_reset_diff(std::move(c)) } -> std::same_as<Result<DiffStats>>;
+};
+/// A commit that writes only the objects that differ (used by `discard::Diff`).
+template <class S>
+concept commits_reset_by_diff = declares_capability<S, cap::diff_commit> && has_diff_commit<S>;
+
+template <class S>
+concept has_diff_commit_keeping_before = requires(S& s, reset_commit_of<S>&& c) {
+    { s.commit_reset_diff_keeping_before(std::move(c)) } -> std::same_as<Result<DiffCommit<snapshot_of<S>>>>;
+};
+/// The minimal-diff commit, also handing back the replaced state assembled by moves.
 template <class S>
 concept commits_reset_diff_keeping_before =
-    requires(S& s, ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) {
-        { s.commit_reset_diff_keeping_before(std::move(c)) }
-            -> std::same_as<Result<DiffCommit<typename S::snapshot_type>>>;
-    };
+    declares_capability<S, cap::diff_commit_keeping_before> && has_diff_commit_keeping_before<S>;
 
-/// Optional: decodes a fresh copy kept in the pieces it arrived in, with the same checks and
-/// errors as `decode_snapshot` of the pieces joined, releasing each piece once decoded (so the
-/// whole encoded copy and the whole decoded state are not held at once). Without it, the
-/// session joins the pieces and calls `decode_snapshot`.
 template <class S>
-concept decodes_snapshot_pieces = requires(const S& s, std::vector<std::string>&& pieces) {
-    { s.decode_snapshot_pieces(std::move(pieces)) } -> std::same_as<Result<typename S::snapshot_type>>;
+concept has_backup_directory = requires(const S& s) {
+    { s.backup_directory() } -> std::convertible_to<std::string>;
 };
+/// Names where backup and staging files go, when the application does not.
+template <class S>
+concept names_backup_directory = declares_capability<S, cap::backup_directory> && has_backup_directory<S>;
 
 } // namespace store_requirements
 
@@ -117,10 +164,10 @@ concept decodes_snapshot_pieces = requires(const S& s, std::vector<std::string>&
 /// a compiler names the piece that is missing; `SyncSession` turns each into one readable
 /// `static_assert`.
 template <class S>
-concept Store = store_requirements::declares_store<S> && store_requirements::names_its_types<S> &&
+concept Store = store_requirements::declares_store<S> && store_requirements::names_its_model<S> &&
                 store_requirements::reads_sync_state<S> && store_requirements::writes_sync_state<S> &&
                 store_requirements::lists_unsynced<S> && store_requirements::integrates_remote<S> &&
                 store_requirements::acknowledges_uploads<S> && store_requirements::exports_snapshot<S> &&
-                store_requirements::decodes_snapshot<S> && store_requirements::commits_reset<S>;
+                store_requirements::commits_reset<S>;
 
 } // namespace resync

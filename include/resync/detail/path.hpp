@@ -1,10 +1,8 @@
 #pragma once
 /// \file
-/// Paths as strings (POSIX): joining, splitting and the temporary directory, so that the public
+/// Paths as strings (POSIX): joining and splitting, so that the public
 /// headers need not include the heavy `<filesystem>`.
 
-#include <cstdlib>
-#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -31,17 +29,5 @@ inline std::string_view file_name(std::string_view path) {
     const auto slash = path.rfind('/');
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
-
-/// The temporary directory, looked up as `std::filesystem::temp_directory_path()` does on POSIX:
-/// $TMPDIR, $TMP, $TEMP, $TEMPDIR, else "/tmp".
-inline std::string temp_directory() {
-    for (const char* var : {"TMPDIR", "TMP", "TEMP", "TEMPDIR"}) {
-        if (const char* dir = std::getenv(var); dir && *dir) return dir;
-    }
-    return "/tmp";
-}
-
-/// Where backups go unless told otherwise: `<temp>/resync-backups`.
-inline std::string default_backup_directory() { return join_path(temp_directory(), "resync-backups"); }
 
 } // namespace resync::detail

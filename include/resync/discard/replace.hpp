@@ -3,6 +3,7 @@
 /// `discard::Replace`: swap the staged state in, in one atomic commit.
 
 #include <resync/concepts/policies.hpp>
+#include <resync/concepts/store.hpp>
 #include <resync/policy/role.hpp>
 
 #include <utility>
@@ -15,11 +16,11 @@ struct Replace {
     using resync_role = role::discard;
 
     template <class S>
-    Result<DiscardOutcome<typename S::snapshot_type>>
-    commit(S& store, ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) const {
+    Result<DiscardOutcome<snapshot_of<S>>>
+    commit(S& store, reset_commit_of<S>&& c) const {
         auto before = store.commit_reset(std::move(c));
         if (!before) return before.error();
-        DiscardOutcome<typename S::snapshot_type> out;
+        DiscardOutcome<snapshot_of<S>> out;
         out.before.emplace(std::move(*before));
         return out;
     }
@@ -27,8 +28,8 @@ struct Replace {
     /// The same commit: it always hands the old state back, so a backup that keeps the
     /// before-state never needs a copy of it first.
     template <class S>
-    Result<DiscardOutcome<typename S::snapshot_type>>
-    commit_keeping_before(S& store, ResetCommit<typename S::snapshot_type, typename S::operation_type>&& c) const {
+    Result<DiscardOutcome<snapshot_of<S>>>
+    commit_keeping_before(S& store, reset_commit_of<S>&& c) const {
         return commit(store, std::move(c));
     }
 };

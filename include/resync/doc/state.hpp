@@ -57,6 +57,14 @@ struct State {
         return f == o->end() ? Value{Null{}} : f->second;
     }
 
+    /// Whether the state has the collection (empty or not).
+    bool has_collection(std::string_view collection) const { return collections.find(collection) != collections.end(); }
+    /// How many objects the collection holds (0 when it does not exist).
+    std::size_t collection_size(std::string_view collection) const {
+        auto c = collections.find(collection);
+        return c == collections.end() ? 0 : c->second.size();
+    }
+
     std::size_t object_count() const noexcept {
         std::size_t n = 0;
         for (const auto& [name, c] : collections) n += c.size();

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace resync::doc {
@@ -33,8 +34,15 @@ public:
     Writer& erase(std::string_view collection, std::string_view key) {
         return record(EraseObject{std::string(collection), std::string(key)});
     }
-    /// Sets a field of an existing object; null removes it.
+    /// Sets a field of an existing object; null removes it. Setting a whole list onto a field that
+    /// holds a list is recorded element by element (erases, inserts, moves and sets by element
+    /// identity), so that a reset's recovery never copies a stale whole list over the server's
+    /// (Realm #7155); elements without an id (`ElementId{}`) get a new one.
     Writer& set(std::string_view collection, std::string_view key, std::string_view field, Value value) {
+        if (auto* list = std::get_if<List>(&value)) {
+            name_new_elements(*list);
+            if (const List* current = list_at(collection, key, field)) return set_list(collection, key, field, *current, *list);
+        }
         return record(SetField{std::string(collection), std::string(key), std::string(field), std::move(value)});
     }
     /// Adds to an integer field of an existing object.
@@ -90,8 +98,13 @@ public:
         return record(ListClear{std::string(collection), std::string(key), std::string(field)});
     }
 
-    /// Applies and records any operation.
-    Writer& apply(Operation op) { return record(std::move(op)); }
+    /// Applies and records any operation (a whole-list set as `set` records it).
+    Writer& apply(Operation op) {
+        if (auto* set_op = std::get_if<SetField>(&op))
+            if (std::holds_alternative<List>(set_op->value))
+                return set(set_op->collection, set_op->key, set_op->field, std::move(set_op->value));
+        return record(std::move(op));
+    }
 
     /// The state as this transaction sees it.
     const State& state() const noexcept { return state_; }
@@ -113,9 +126,43 @@ private:
         if (!list || i == 0 || list->elements.empty()) return std::nullopt;
         return list->elements[std::min(i, list->elements.size()) - 1].id;
     }
+    ElementId new_id() { return ElementId{replica_, next_seq_ ? (*next_seq_)++ : ++local_seq_}; }
+
+    void name_new_elements(List& list) {
+        for (auto& e : list.elements)
+            if (e.id == ElementId{}) e.id = new_id();
+    }
+
+    // Records the edits that turn `current` into `target`, by element identity: erases of the
+    // elements `target` lacks, then each of `target`'s elements in order - inserted when new,
+    // moved when its predecessor differs, set when its value differs.
+    Writer& set_list(std::string_view c, std::string_view k, std::string_view f, const List& current, List target) {
+        const std::string collection(c), key(k), field(f);
+        std::vector<ElementId> erase;
+        for (const auto& e : current.elements)
+            if (!target.contains(e.id)) erase.push_back(e.id);
+        for (const auto& id : erase) record(ListErase{collection, key, field, id});
+        std::optional<ElementId> prev;
+        for (auto& e : target.elements) {
+            const List& now = *list_at(c, k, f);
+            const std::size_t at = now.index_of(e.id);
+            if (at == now.elements.size()) {
+                record(ListInsert{collection, key, field, prev, e.id, std::move(e.value)});
+            } else {
+                const std::optional<ElementId> before = at == 0 ? std::nullopt : std::optional(now.elements[at - 1].id);
+                if (before != prev) record(ListMove{collection, key, field, e.id, prev});
+                const List& moved = *list_at(c, k, f);
+                if (moved.elements[moved.index_of(e.id)].value != e.value)
+                    record(ListSet{collection, key, field, e.id, std::move(e.value)});
+            }
+            prev = e.id;
+        }
+        return *this;
+    }
+
     ElementId insert(std::string_view c, std::string_view k, std::string_view f, std::optional<ElementId> after,
                      Scalar value) {
-        const ElementId id{replica_, next_seq_ ? (*next_seq_)++ : ++local_seq_};
+        const ElementId id = new_id();
         record(ListInsert{std::string(c), std::string(k), std::string(f), after, id, std::move(value)});
         return id;
     }

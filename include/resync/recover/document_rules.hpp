@@ -7,17 +7,24 @@
 /// | create | an upsert: always applied |
 /// | erase | applied (a no-op when the server erased it too) |
 /// | set field | local wins over the server's value; dropped when the server erased the object (never resurrected) |
+/// | set a whole list, onto a list the server has | by element identity: the elements the server lacks are inserted after their nearest predecessor it has, the server's own elements stay, values set locally win (transformed); never a whole-list copy |
 /// | add integer | applied only onto a live integer; otherwise dropped |
 /// | list insert | by element identity: after the same predecessor, or after the nearest earlier one the server still has (transformed); never duplicated |
 /// | list erase / move / set | by element identity; dropped when the server removed the element (never resurrected) |
 /// | list clear | applied |
 /// | any operation on a field whose type the server changed, or on a collection the server no longer has | recovery fails: the reset falls back |
+///
+/// The rules read the fresh copy and the before-state through lookups (`find(collection, key)`,
+/// `has_collection(name)`, `collection_size(name)`): a `doc::State`, or a store's view of its
+/// staged copy or live data, so a recovery never needs a whole state in memory.
 
-#include <resync/error.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/doc/state.hpp>
+#include <resync/error.hpp>
+#include <resync/recover/rule_outcome.hpp>
 #include <resync/report.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
@@ -30,26 +37,32 @@
 
 namespace resync::recover {
 
-/// What a rule decided for one operation.
-struct RuleOutcome {
-    OperationFate fate = OperationFate::recovered;
-    std::string reason;                  ///< why, for anything but `recovered`
-    std::vector<doc::Operation> emit;    ///< what is kept: the operation, a transformed one, or nothing
-    std::error_code failure;             ///< set when recovery as a whole must fail
-};
+namespace detail {
+/// The value of a field as a lookup view holds it, or null.
+template <class View>
+doc::Value field_in(const View& view, const std::string& collection, const std::string& key, const std::string& field) {
+    const auto object = view.find(collection, key);
+    if (!object) return doc::Null{};
+    auto it = object->find(field);
+    return it == object->end() ? doc::Value{doc::Null{}} : it->second;
+}
+} // namespace detail
 
 /// The recovery rules of the document model.
 struct DocumentRules {
     using operation_type = doc::Operation;
     using snapshot_type = doc::State;
+    using Outcome = RuleOutcome<doc::Operation>;
 
-    /// Scratch space of one recovery: the objects touched so far, copied from the fresh state on
+    /// Scratch space of one recovery: the objects touched so far, copied from the fresh copy on
     /// first touch, so a recovery costs what the local operations touch, not the store's size.
+    /// `Fresh` and `Before` are lookup views (a `doc::State`, or a store's view of its data).
+    template <class Fresh, class Before>
     class Context {
     public:
-        Context(const doc::State& fresh, const doc::State* before) : fresh_(fresh), before_(before) {}
+        Context(const Fresh& fresh, const Before* before) : fresh_(fresh), before_(before) {}
 
-        /// The object as recovery sees it now (fresh state plus what recovery applied), or null.
+        /// The object as recovery sees it now (fresh copy plus what recovery applied), or null.
         doc::Object* object(const std::string& collection, const std::string& key) {
             touch(collection, key);
             return scratch_.find(collection, key);
@@ -59,12 +72,13 @@ struct DocumentRules {
             touch(doc::collection_of(op), doc::key_of(op));
             return doc::apply(scratch_, op);
         }
-        const doc::State& fresh() const noexcept { return fresh_; }
+        const Fresh& fresh() const noexcept { return fresh_; }
         /// Whether a create replayed by this recovery made the collection (absent from the fresh copy).
         bool recreated(const std::string& collection) const {
-            return !fresh_.collections.contains(collection) && scratch_.collections.contains(collection);
+            return !fresh_.has_collection(collection) && scratch_.has_collection(collection);
         }
-        const doc::State* before() const noexcept { return before_; }
+        /// The client's state before the reset, or null when the store offers no view of it.
+        const Before* before() const noexcept { return before_; }
 
     private:
         void touch(const std::string& collection, const std::string& key) {
@@ -74,68 +88,115 @@ struct DocumentRules {
             if (c == touched_.end()) c = touched_.emplace(collection, Keys{}).first;
             if (c->second.contains(key)) return;
             c->second.insert(key);
-            if (const doc::Object* o = fresh_.find(collection, key)) scratch_.collections[collection][key] = *o;
+            if (const auto o = fresh_.find(collection, key)) scratch_.collections[collection][key] = *o;
         }
         using Keys = std::unordered_set<std::string, doc::detail::StringHash, std::equal_to<>>;
-        const doc::State& fresh_;
-        const doc::State* before_;
+        const Fresh& fresh_;
+        const Before* before_;
         doc::State scratch_;
         std::map<std::string, Keys, std::less<>> touched_; ///< by collection: the keys touched so far
     };
 
-    RuleOutcome recover(Context& ctx, const doc::Operation& op) const {
+    /// The scratch space of one recovery onto `fresh`, with `before` the client's state (or null).
+    template <class Fresh, class Before>
+    Context<Fresh, Before> context(const Fresh& fresh, const Before* before) const {
+        return Context<Fresh, Before>(fresh, before);
+    }
+
+    template <class Fresh, class Before>
+    Outcome recover(Context<Fresh, Before>& ctx, const doc::Operation& op) const {
         return std::visit([&](const auto& o) { return rule(ctx, op, o); }, op);
     }
 
 private:
-    static RuleOutcome keep(Context& ctx, const doc::Operation& op) {
+    template <class C>
+    static Outcome keep(C& ctx, const doc::Operation& op) {
         ctx.apply(op);
-        return RuleOutcome{OperationFate::recovered, {}, {op}, {}};
+        return Outcome{OperationFate::recovered, {}, {op}, {}};
     }
-    static RuleOutcome drop(std::string reason) {
-        return RuleOutcome{OperationFate::dropped, std::move(reason), {}, {}};
-    }
-    static RuleOutcome fail(errc code, std::string reason) {
-        return RuleOutcome{OperationFate::dropped, std::move(reason), {}, make_error_code(code)};
+    static Outcome drop(std::string reason) { return Outcome{OperationFate::dropped, std::move(reason), {}, {}}; }
+    static Outcome fail(errc code, std::string reason) {
+        return Outcome{OperationFate::dropped, std::move(reason), {}, make_error_code(code)};
     }
 
     /// The collection existed locally but the server no longer has it at all: a destructive
     /// schema change, not an erased object. A collection this recovery created again (a replayed
     /// create, e.g. in a collection made offline) is not one the server removed.
-    static std::optional<RuleOutcome> collection_gone(const Context& ctx, const std::string& collection) {
-        if (ctx.fresh().collections.contains(collection)) return std::nullopt;
+    template <class C>
+    static std::optional<Outcome> collection_gone(const C& ctx, const std::string& collection) {
+        if (ctx.fresh().has_collection(collection)) return std::nullopt;
         if (ctx.recreated(collection)) return std::nullopt;
-        if (!ctx.before() || !ctx.before()->collections.contains(collection)) return std::nullopt;
-        if (ctx.before()->collections.at(collection).empty()) return std::nullopt;
+        if (!ctx.before() || ctx.before()->collection_size(collection) == 0) return std::nullopt;
         return fail(errc::schema_mismatch, "the server no longer has the collection '" + collection + "'");
     }
 
     /// The server holds a value of another type in this field than the operation writes.
-    static std::optional<RuleOutcome> type_changed(const doc::Object& obj, const std::string& field,
-                                                   std::size_t expected_index, std::string_view expected) {
+    static std::optional<Outcome> type_changed(const doc::Object& obj, const std::string& field,
+                                               std::size_t expected_index, std::string_view expected) {
         auto it = obj.find(field);
         if (it == obj.end() || doc::is_null(it->second) || it->second.index() == expected_index) return std::nullopt;
         return fail(errc::schema_mismatch, "field '" + field + "' holds " + std::string(doc::type_name(it->second)) +
                                                " on the server, the local change writes " + std::string(expected));
     }
 
-    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::CreateObject&) { return keep(ctx, op); }
+    template <class C>
+    static Outcome rule(C& ctx, const doc::Operation& op, const doc::CreateObject&) {
+        return keep(ctx, op);
+    }
 
-    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::EraseObject& o) {
+    template <class C>
+    static Outcome rule(C& ctx, const doc::Operation& op, const doc::EraseObject& o) {
         if (auto gone = collection_gone(ctx, o.collection)) return *gone;
         return keep(ctx, op);
     }
 
-    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::SetField& o) {
+    template <class C>
+    static Outcome rule(C& ctx, const doc::Operation& op, const doc::SetField& o) {
         if (auto gone = collection_gone(ctx, o.collection)) return *gone;
         doc::Object* obj = ctx.object(o.collection, o.key);
         if (!obj) return drop("the server erased the object; its erase wins over a local update");
         if (!doc::is_null(o.value))
             if (auto changed = type_changed(*obj, o.field, o.value.index(), doc::type_name(o.value))) return *changed;
+        if (const auto* list = std::get_if<doc::List>(&o.value)) {
+            auto it = obj->find(o.field);
+            if (it != obj->end())
+                if (const auto* server = std::get_if<doc::List>(&it->second)) return merge_list(ctx, o, *list, *server);
+        }
         return keep(ctx, op);
     }
 
-    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::AddInteger& o) {
+    /// A local set of a whole list onto a list the server has (another client made or changed it
+    /// meanwhile): copying the local list would bring back elements the server removed and lose
+    /// those it added (Realm #7155). Instead, each element is placed by identity: the server's
+    /// elements stay, the set's elements the server lacks are inserted after the nearest element
+    /// before them that is there, and the set's values win for the elements both have.
+    template <class C>
+    static Outcome merge_list(C& ctx, const doc::SetField& o, const doc::List& local, doc::List server) {
+        std::vector<doc::Operation> emit;
+        std::optional<doc::ElementId> prev;
+        for (const auto& e : local.elements) {
+            const std::size_t at = server.index_of(e.id);
+            if (at == server.elements.size()) {
+                const auto to = static_cast<std::ptrdiff_t>(doc::detail::position_after(server, prev));
+                server.elements.insert(server.elements.begin() + to, e);
+                emit.push_back(doc::ListInsert{o.collection, o.key, o.field, prev, e.id, e.value});
+            } else if (server.elements[at].value != e.value) {
+                server.elements[at].value = e.value;
+                emit.push_back(doc::ListSet{o.collection, o.key, o.field, e.id, e.value});
+            }
+            prev = e.id;
+        }
+        for (const auto& op : emit) ctx.apply(op);
+        if (emit.empty())
+            return Outcome{OperationFate::recovered, {}, {}, {}}; // the server's list already holds it all
+        return Outcome{OperationFate::transformed,
+                       "a whole-list set onto a list the server changed: applied element by element (the "
+                       "server's elements kept, none it removed brought back)",
+                       std::move(emit), {}};
+    }
+
+    template <class C>
+    static Outcome rule(C& ctx, const doc::Operation& op, const doc::AddInteger& o) {
         if (auto gone = collection_gone(ctx, o.collection)) return *gone;
         doc::Object* obj = ctx.object(o.collection, o.key);
         if (!obj) return drop("the server erased the object; its erase wins over a local update");
@@ -148,8 +209,9 @@ private:
 
     /// The list a list operation targets in the scratch state: null when the object is gone; an
     /// outcome when the field holds something else.
-    static std::pair<doc::List*, std::optional<RuleOutcome>> list_for(Context& ctx, const std::string& collection,
-                                                                     const std::string& key, const std::string& field) {
+    template <class C>
+    static std::pair<doc::List*, std::optional<Outcome>> list_for(C& ctx, const std::string& collection,
+                                                                 const std::string& key, const std::string& field) {
         if (auto gone = collection_gone(ctx, collection)) return {nullptr, gone};
         doc::Object* obj = ctx.object(collection, key);
         if (!obj) return {nullptr, drop("the server erased the object; its erase wins over a local list edit")};
@@ -163,7 +225,8 @@ private:
     /// server still has it, else the nearest element before it in the local list that the server
     /// still has (none: the front). When the client erased `after` too, the search starts from
     /// `self`'s own place in the local list (scanning from the end would put it last).
-    static std::optional<doc::ElementId> resolve_after(const Context& ctx, const doc::List* target,
+    template <class C>
+    static std::optional<doc::ElementId> resolve_after(const C& ctx, const doc::List* target,
                                                        const std::string& collection, const std::string& key,
                                                        const std::string& field, std::optional<doc::ElementId> after,
                                                        const doc::ElementId& self, bool& transformed) {
@@ -171,7 +234,7 @@ private:
         if (!after || (target && target->contains(*after))) return after;
         transformed = true;
         if (!target || !ctx.before()) return std::nullopt;
-        const doc::Value local = ctx.before()->get(collection, key, field);
+        const doc::Value local = detail::field_in(*ctx.before(), collection, key, field);
         const auto* local_list = std::get_if<doc::List>(&local);
         if (!local_list) return std::nullopt;
         std::size_t from = local_list->index_of(*after);
@@ -181,29 +244,32 @@ private:
         return std::nullopt;
     }
 
-    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::ListInsert& o) {
+    template <class C>
+    static Outcome rule(C& ctx, const doc::Operation& op, const doc::ListInsert& o) {
         auto [list, early] = list_for(ctx, o.collection, o.key, o.field);
         if (early) return *early;
-        if (list && list->contains(o.id)) return RuleOutcome{OperationFate::recovered, {}, {}, {}}; // never twice
+        if (list && list->contains(o.id)) return Outcome{OperationFate::recovered, {}, {}, {}}; // never twice
         bool moved = false;
         auto after = resolve_after(ctx, list, o.collection, o.key, o.field, o.after, o.id, moved);
         if (!moved) return keep(ctx, op);
         doc::ListInsert t = o;
         t.after = after;
         ctx.apply(t);
-        return RuleOutcome{OperationFate::transformed,
-                           "the element it followed was removed on the server; inserted after the nearest earlier element",
-                           {doc::Operation{std::move(t)}}, {}};
+        return Outcome{OperationFate::transformed,
+                       "the element it followed was removed on the server; inserted after the nearest earlier element",
+                       {doc::Operation{std::move(t)}}, {}};
     }
 
-    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::ListErase& o) {
+    template <class C>
+    static Outcome rule(C& ctx, const doc::Operation& op, const doc::ListErase& o) {
         auto [list, early] = list_for(ctx, o.collection, o.key, o.field);
         if (early) return *early;
         if (!list || !list->contains(o.id)) return drop("the server already removed the element");
         return keep(ctx, op);
     }
 
-    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::ListMove& o) {
+    template <class C>
+    static Outcome rule(C& ctx, const doc::Operation& op, const doc::ListMove& o) {
         auto [list, early] = list_for(ctx, o.collection, o.key, o.field);
         if (early) return *early;
         if (!list || !list->contains(o.id)) return drop("the server removed the element; a move never resurrects it");
@@ -213,19 +279,21 @@ private:
         doc::ListMove t = o;
         t.after = after;
         ctx.apply(t);
-        return RuleOutcome{OperationFate::transformed,
-                           "the element it was moved after was removed on the server; moved after the nearest earlier element",
-                           {doc::Operation{std::move(t)}}, {}};
+        return Outcome{OperationFate::transformed,
+                       "the element it was moved after was removed on the server; moved after the nearest earlier element",
+                       {doc::Operation{std::move(t)}}, {}};
     }
 
-    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::ListSet& o) {
+    template <class C>
+    static Outcome rule(C& ctx, const doc::Operation& op, const doc::ListSet& o) {
         auto [list, early] = list_for(ctx, o.collection, o.key, o.field);
         if (early) return *early;
         if (!list || !list->contains(o.id)) return drop("the server removed the element; a set never resurrects it");
         return keep(ctx, op);
     }
 
-    static RuleOutcome rule(Context& ctx, const doc::Operation& op, const doc::ListClear& o) {
+    template <class C>
+    static Outcome rule(C& ctx, const doc::Operation& op, const doc::ListClear& o) {
         auto [list, early] = list_for(ctx, o.collection, o.key, o.field);
         if (early) return *early;
         return keep(ctx, op);

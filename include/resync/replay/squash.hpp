@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -22,7 +23,21 @@ namespace resync::replay {
 struct Squash {
     using resync_role = role::replay;
 
-    std::vector<LocalChangeset<doc::Operation>> prepare(std::vector<LocalChangeset<doc::Operation>> changesets) const {
+    template <class Op>
+    std::vector<LocalChangeset<Op>> prepare(std::vector<LocalChangeset<Op>> changesets) const {
+        static_assert(std::is_same_v<Op, doc::Operation>,
+                      "resync::replay::Squash coalesces document-model operations (doc::Operation) only; "
+                      "for another model use replay::Upload or replay::Batched<N>");
+        if constexpr (!std::is_same_v<Op, doc::Operation>) {
+            return changesets;
+        } else {
+            return squash(std::move(changesets));
+        }
+    }
+    static constexpr std::size_t max_changesets_per_upload() noexcept { return 1024; }
+
+private:
+    static std::vector<LocalChangeset<doc::Operation>> squash(std::vector<LocalChangeset<doc::Operation>> changesets) {
         if (changesets.size() <= 1 && (changesets.empty() || changesets.front().ops.size() <= 1)) return changesets;
         LocalChangeset<doc::Operation> out;
         out.client_version = changesets.back().client_version; // the newest key: older ones were never uploaded under this ident
@@ -75,7 +90,6 @@ struct Squash {
         if (!out.ops.empty()) result.push_back(std::move(out));
         return result;
     }
-    static constexpr std::size_t max_changesets_per_upload() noexcept { return 1024; }
 };
 
 } // namespace resync::replay

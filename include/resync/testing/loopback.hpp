@@ -4,6 +4,7 @@
 /// with per-link faults: offline/online, dropped, duplicated and delayed messages, and lost
 /// acknowledgements - scripted ("drop the next 2") or random with a fixed seed.
 
+#include <resync/concepts/model.hpp>
 #include <resync/concepts/transport.hpp>
 #include <resync/testing/server.hpp>
 
@@ -31,16 +32,18 @@ struct LinkFaults {
     double disconnect_rate = 0;    ///< probability, per receive, that the connection drops and comes back
 };
 
-/// An in-process Transport to a `testing::Server`. Messages reach the server when the session
+/// An in-process Transport to a `testing::Server<M>`. Messages reach the server when the session
 /// next calls `receive()`, so everything runs on the caller's thread, deterministically.
+template <Model M>
 class LoopbackTransport {
 public:
     using transport_concept = transport_t;
-    using operation_type = doc::Operation;
-    using ClientMessage = protocol::ClientMessage<doc::Operation>;
-    using ServerMessage = protocol::ServerMessage<doc::Operation>;
+    using model_type = M;
+    using operation_type = typename M::operation_type;
+    using ClientMessage = protocol::ClientMessage<operation_type>;
+    using ServerMessage = protocol::ServerMessage<operation_type>;
 
-    explicit LoopbackTransport(Server& server, std::uint64_t seed = 7) : server_(&server), rng_(seed) {}
+    explicit LoopbackTransport(Server<M>& server, std::uint64_t seed = 7) : server_(&server), rng_(seed) {}
 
     bool connected() const noexcept { return online_; }
     std::uint64_t connection_id() const noexcept { return connection_id_; }
@@ -61,7 +64,7 @@ public:
     }
 
     LinkFaults& faults() noexcept { return faults_; }
-    Server& server() noexcept { return *server_; }
+    Server<M>& server() noexcept { return *server_; }
 
     bool send(ClientMessage m) {
         if (!online_) return false;
@@ -80,7 +83,7 @@ public:
         while (!to_server_.empty()) {
             ClientMessage m = std::move(to_server_.front());
             to_server_.pop_front();
-            const bool upload = std::holds_alternative<protocol::Upload<doc::Operation>>(m);
+            const bool upload = std::holds_alternative<protocol::Upload<operation_type>>(m);
             auto replies = server_->handle(link_, std::move(m));
             if (upload && take(faults_.lose_acks)) continue;
             for (auto& r : replies) carry(std::move(r));
@@ -121,7 +124,7 @@ private:
         return std::uniform_real_distribution<double>(0, 1)(rng_) < p;
     }
 
-    Server* server_;
+    Server<M>* server_;
     std::mt19937_64 rng_;
     LinkSession link_;
     LinkFaults faults_;
@@ -132,6 +135,7 @@ private:
     std::deque<ServerMessage> held_;
 };
 
-static_assert(Transport<LoopbackTransport>);
+template <Model M>
+LoopbackTransport(Server<M>&, std::uint64_t = 7) -> LoopbackTransport<M>;
 
 } // namespace resync::testing

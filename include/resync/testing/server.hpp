@@ -5,10 +5,8 @@
 /// changes, history compaction, forgotten clients and injected errors. Connect clients to it
 /// with `testing::LoopbackTransport`.
 
+#include <resync/concepts/model.hpp>
 #include <resync/history.hpp>
-#include <resync/doc/codec.hpp>
-#include <resync/doc/operation.hpp>
-#include <resync/doc/state.hpp>
 #include <resync/position.hpp>
 #include <resync/protocol.hpp>
 #include <resync/server_error.hpp>
@@ -46,12 +44,17 @@ struct LinkSession {
     ClientVersion upload_acked = 0;
 };
 
-/// The in-process reference server.
+/// The in-process reference server for the model `M` (`testing::Server<doc::Model>` for the
+/// document model; any `resync::Model` works: it needs the model's apply and snapshot encoding).
+/// Its behaviour is the server contract, docs/server.md.
+template <Model M>
 class Server {
 public:
-    using operation_type = doc::Operation;
-    using ClientMessage = protocol::ClientMessage<doc::Operation>;
-    using ServerMessage = protocol::ServerMessage<doc::Operation>;
+    using model_type = M;
+    using operation_type = typename M::operation_type;
+    using snapshot_type = typename M::snapshot_type;
+    using ClientMessage = protocol::ClientMessage<operation_type>;
+    using ServerMessage = protocol::ServerMessage<operation_type>;
 
     struct ClientRecord {
         ClientVersion last_integrated = 0;
@@ -65,8 +68,8 @@ public:
         SchemaVersion schema_version = 1;
         ServerPosition latest{};
         ServerPosition floor{};
-        doc::State state;
-        std::vector<RemoteChangeset<doc::Operation>> history;
+        snapshot_type state;
+        std::vector<RemoteChangeset<operation_type>> history;
         std::map<ClientIdent, ClientRecord> clients;
         ClientIdent next_ident = 1;
     };
@@ -82,11 +85,11 @@ public:
 
     // ------------------------------------------------------------------ inspection
 
-    const doc::State& state() const noexcept { return data_.state; }
+    const snapshot_type& state() const noexcept { return data_.state; }
     ServerPosition latest() const noexcept { return data_.latest; }
     Epoch epoch() const noexcept { return data_.epoch; }
     SchemaVersion schema_version() const noexcept { return data_.schema_version; }
-    const std::vector<RemoteChangeset<doc::Operation>>& history() const noexcept { return data_.history; }
+    const std::vector<RemoteChangeset<operation_type>>& history() const noexcept { return data_.history; }
     /// The lowest download cursor a client may have and still continue.
     std::uint64_t history_floor() const noexcept { return data_.floor.version; }
     bool knows_client(ClientIdent ident) const { return data_.clients.contains(ident); }
@@ -101,7 +104,7 @@ public:
     // ------------------------------------------------------------------ writes and faults
 
     /// Integrates a changeset written on the server side (an admin or another service).
-    ServerPosition write(doc::Changeset ops) { return append(0, 0, std::move(ops)); }
+    ServerPosition write(std::vector<operation_type> ops) { return append(0, 0, std::move(ops)); }
 
     /// Takes a backup of everything the server holds (data, history, epoch, known clients), as
     /// a database backup would.
@@ -126,7 +129,7 @@ public:
         data_.clients.clear();
         fresh_cache_.reset();
         // The kept data is not in the new epoch's history: a client must start from a fresh copy.
-        if (data_.state.object_count() != 0) {
+        if (M::object_count(data_.state) != 0) {
             append(0, 0, {});
             compact(data_.latest.version);
         }
@@ -135,7 +138,7 @@ public:
     /// A destructive schema change: `migrate` rewrites the data (for example, changes a field's
     /// type), the schema version goes up, and the history before it is gone, so clients on the
     /// old schema can no longer continue.
-    void change_schema(const std::function<void(doc::State&)>& migrate = {}) {
+    void change_schema(const std::function<void(snapshot_type&)>& migrate = {}) {
         if (migrate) migrate(data_.state);
         ++data_.schema_version;
         append(0, 0, {});
@@ -195,9 +198,9 @@ private:
         return v;
     }
 
-    ServerPosition append(ClientIdent origin, ClientVersion cv, doc::Changeset ops) {
-        doc::apply(data_.state, ops);
-        RemoteChangeset<doc::Operation> e;
+    ServerPosition append(ClientIdent origin, ClientVersion cv, std::vector<operation_type> ops) {
+        for (const auto& op : ops) M::apply(data_.state, op);
+        RemoteChangeset<operation_type> e;
         e.server_version = data_.latest.version + 1;
         e.salt = draw();
         e.origin = origin;
@@ -278,7 +281,7 @@ private:
 
     void on(LinkSession& link, protocol::Pull&& m, std::vector<ServerMessage>& out) {
         if (auto e = check(link, m.ident, m.from)) { out.push_back(std::move(*e)); return; }
-        protocol::Download<doc::Operation> d;
+        protocol::Download<operation_type> d;
         d.ident = m.ident;
         d.base = m.from;
         d.latest = data_.latest;
@@ -291,7 +294,7 @@ private:
         out.push_back(std::move(d));
     }
 
-    void on(LinkSession& link, protocol::Upload<doc::Operation>&& m, std::vector<ServerMessage>& out) {
+    void on(LinkSession& link, protocol::Upload<operation_type>&& m, std::vector<ServerMessage>& out) {
         if (auto e = check(link, m.ident, m.download)) { out.push_back(std::move(*e)); return; }
         auto& client = data_.clients[m.ident];
         protocol::UploadAck ack;
@@ -317,7 +320,7 @@ private:
             return;
         }
         if (!fresh_cache_ || fresh_cache_->position != data_.latest) {
-            fresh_cache_ = FreshCache{data_.latest, doc::encode_snapshot(data_.state)};
+            fresh_cache_ = FreshCache{data_.latest, M::encode_snapshot(data_.state)};
         }
         std::uint64_t offset = m.offset;
         ClientIdent ident = m.reserved_ident;

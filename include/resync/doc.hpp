@@ -1,0 +1,30 @@
+#pragma once
+/// \file
+/// The shipped document model (`resync::doc`: collections -> objects by primary key -> fields)
+/// and everything made for it: `doc::Model`, `MemoryStore`, `recover::DocumentRules`,
+/// `replay::Squash`, and the recovering strategies with the document rules
+/// (`doc::RecoverOrDiscard` is `RecoverOrDiscard<recover::DocumentRules>`).
+
+#include <resync/doc/codec.hpp>
+#include <resync/doc/describe.hpp>
+#include <resync/doc/model.hpp>
+#include <resync/doc/operation.hpp>
+#include <resync/doc/snapshot_decoder.hpp>
+#include <resync/doc/state.hpp>
+#include <resync/doc/value.hpp>
+#include <resync/doc/writer.hpp>
+#include <resync/memory_store.hpp>
+#include <resync/recover/document_rules.hpp>
+#include <resync/replay/squash.hpp>
+#include <resync/strategy/recover.hpp>
+
+namespace resync::doc {
+
+/// `resync::Recover` with the document model's rules.
+using Recover = resync::Recover<recover::DocumentRules>;
+/// `resync::RecoverOrDiscard` with the document model's rules.
+using RecoverOrDiscard = resync::RecoverOrDiscard<recover::DocumentRules>;
+/// `resync::RecoverAll` with the document model's rules.
+using RecoverAll = resync::RecoverAll<recover::DocumentRules>;
+
+} // namespace resync::doc

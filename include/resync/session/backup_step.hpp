@@ -1,0 +1,87 @@
+#pragma once
+/// \file
+/// Phase 3 of a reset, the backup: what the policy promises is durable before anything is
+/// touched. A manual reset always gets a durable backup file (the policy's own when it writes
+/// one, else one in the session's backup directory), since the application decides later what
+/// becomes of the local changes.
+
+#include <resync/backup/file.hpp>
+#include <resync/session/core.hpp>
+
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace resync::session {
+
+/// Where a backup file of this session goes: the backup policy's own directory when it names
+/// one (`backup::File{dir}`), else the session's (`SessionOptions::backup_directory`, else the
+/// store's); empty when none is named.
+template <class S, class T, class P>
+std::string backup_file_directory(const Core<S, T, P>& c) {
+    if constexpr (requires { c.policy.backup().directory; })
+        if (!c.policy.backup().directory.empty()) return c.policy.backup().directory;
+    return c.backup_directory();
+}
+
+/// Writes a backup file of the store's state and unsynced changes and records it in the running
+/// attempt's record (not yet durable: the caller checkpoints).
+template <class S, class T, class P>
+std::error_code write_backup_file(Core<S, T, P>& c) {
+    auto& r = *c.run;
+    const std::string directory = backup_file_directory(c);
+    if (directory.empty()) return errc::no_backup_directory;
+    auto written = backup::write_file(c.store, r.trigger, directory, c.file_hook());
+    if (!written) return written.error();
+    r.record.backup_path = written->path;
+    r.record.backup_keeps_unsynced = true;
+    r.record.backed_up_upto = written->covers_upto;
+    r.report.backup_location = written->path;
+    return {};
+}
+
+/// Phase 3: makes the policy's backup (and, for a manual reset, a durable file), then records the
+/// checkpoint: the backup is done, what it holds is named in the record.
+template <class S, class T, class P>
+std::error_code backup_step(Core<S, T, P>& c) {
+    auto& r = *c.run;
+    c.begin_phase();
+    BackupMade made;
+    if (auto ec = c.guarded(ResetPhase::backup, errc::policy_failure, [&]() -> std::error_code {
+            auto m = c.policy.backup().backup(c.store, r.trigger, BackupContext{c.backup_directory(), c.file_hook()});
+            if (!m) return m.error();
+            made = std::move(*m);
+            return {};
+        }))
+        return ec;
+    r.record.backup_path = made.location;
+    r.record.backup_keeps_unsynced = made.keeps_unsynced;
+    r.record.backed_up_upto = made.keeps_unsynced ? made.covers_upto : 0;
+    r.report.backup_location = made.location;
+    if (r.record.mode == ResetMode::manual && !made.keeps_unsynced)
+        if (auto ec = write_backup_file(c)) return ec;
+    r.record.phase = ResetPhase::backup;
+    if (auto ec = c.checkpoint()) return ec;
+    c.end_phase(ResetPhase::backup);
+    return {};
+}
+
+/// Stops a reset that is (or fell back to) manual: the record says so durably, the session waits,
+/// and the application's handler gets the request with the backup's path.
+template <class S, class T, class P>
+std::error_code await_user(Core<S, T, P>& c) {
+    auto& r = *c.run;
+    r.record.awaiting_user = true;
+    r.record.mode = r.report.mode_used = ResetMode::manual;
+    if (auto ec = c.checkpoint()) return ec;
+    r.report.outcome = ResetOutcome::awaiting_user;
+    c.last_report = r.report;
+    const ResetRequest request{r.trigger, r.record.backup_path, r.record.attempt};
+    r.staging.remove_file();
+    c.run.reset();
+    c.state = SessionState::awaiting_user;
+    if (c.request) c.request(request);
+    return {};
+}
+
+} // namespace resync::session
