@@ -1,6 +1,7 @@
 // Manual reset: the session stops and hands the application a ResetRequest with a durable backup
 // file. The application decides when to reset - here after a restart - and then re-applies the
 // unsynced changes it finds in the backup by hand.
+#include <resync/doc.hpp>
 #include <resync/resync.hpp>
 #include <resync/testing/loopback.hpp>
 #include <resync/testing/server.hpp>

@@ -1,10 +1,11 @@
 // A client whose server is restored from a backup: it detects the reset, backs its data up to
-// a file, discards, and carries on in sync. Everything runs in this process.
+// a file, discards, and carries on in sync - and nothing it wrote is lost. Everything runs in
+// this process.
+#include <resync/doc.hpp>
 #include <resync/resync.hpp>
 #include <resync/testing/loopback.hpp>
 #include <resync/testing/server.hpp>
 
-#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -12,14 +13,15 @@ using namespace resync;
 
 // Back up to a durable file, then discard and take the server's copy.
 using BackUpThenDiscard = Strategy<backup::File, discard::Replace>;
+using Link = testing::LoopbackTransport<doc::Model>;
 
 int main() {
-    testing::Server<resync::doc::Model> server;                      // the in-process reference server
-    testing::LoopbackTransport<resync::doc::Model> link(server);     // this client's connection to it
-    MemoryStore store;                           // this client's local replica
-    const auto backups = std::filesystem::temp_directory_path() / "resync-quickstart";
-    SyncSession<MemoryStore, testing::LoopbackTransport<resync::doc::Model>, BackUpThenDiscard> session(
-        store, link, BackUpThenDiscard{backup::File{backups}});
+    testing::Server<doc::Model> server; // the in-process reference server
+    Link link(server);                   // this client's connection to it
+    MemoryStore store;                   // this client's local replica
+    SessionOptions options;
+    options.backup_directory = "quickstart-backups"; // durable, owner-only; created if missing
+    SyncSession<MemoryStore, Link, BackUpThenDiscard> session(store, link, {}, options);
 
     auto add_task = [&](const std::string& key, const std::string& title) {
         (void)store.write([&](doc::Writer& w) { w.create("tasks", key).set("tasks", key, "title", title); });
@@ -45,18 +47,19 @@ int main() {
         std::cout << "\nreset detected: " << to_string(report.trigger.reason) << " (the client had version "
                   << report.trigger.client_position.version << ", the server has "
                   << report.trigger.server_position.version << ")\n"
-                  << "backed up " << report.objects_before << " tasks and " << report.unsynced_changesets
+                  << "backed up " << report.objects_before.value_or(0) << " tasks and " << report.unsynced_changesets
                   << " unsynced change to " << report.backup_location << "\n"
                   << "discarded the unsynced change (" << report.count(OperationFate::discarded)
-                  << " operations); the client now has " << after.state().object_count()
-                  << " task, as the server does\n";
+                  << " operations, in the backup file); the 2nd task, which the restore lost, is reported ("
+                  << report.count(OperationFate::lost_on_server) << " operations) and kept in the quarantine\n"
+                  << "the client now has " << after.state().object_count() << " task, as the server does\n";
     });
     link.go_online();
     session.run_until_idle();
 
     auto backup = restore_backup(session.last_report()->backup_location);
     std::cout << "the backup file holds " << backup->state.object_count() << " tasks and "
-              << backup->unsynced.size() << " unsynced change: nothing was lost\n";
-    std::filesystem::remove_all(backups);
+              << backup->unsynced.size() << " unsynced change; the quarantine holds "
+              << store.quarantined().size() << " operations: nothing was lost\n";
     return store.state() == server.state() && backup->unsynced.size() == 1 ? 0 : 1;
 }

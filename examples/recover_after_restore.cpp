@@ -1,6 +1,7 @@
 // Recovery: a server restored from last night's backup loses a change it had already
 // acknowledged, while the client also has an offline change. RecoverOrDiscard replays the
 // offline change; RecoverAll also puts back the acknowledged change the restore lost.
+#include <resync/doc.hpp>
 #include <resync/resync.hpp>
 #include <resync/strategy/recover.hpp>
 #include <resync/testing/loopback.hpp>
@@ -39,14 +40,18 @@ bool run(const char* name) {
     const doc::Value items = server.state().get("docs", "plan", "items");
     std::cout << name << ": " << to_string(report.trigger.reason) << ", recovered "
               << report.count(OperationFate::recovered) << " operations";
-    if (report.lost_acknowledged) std::cout << " (" << report.lost_acknowledged << " acknowledged change the restore lost)";
+    if (report.count(OperationFate::lost_on_server))
+        std::cout << "; the acknowledged change the restore lost is reported and kept in the quarantine ("
+                  << store.quarantined().size() << " operation)";
+    else if (report.lost_acknowledged)
+        std::cout << " (and " << report.lost_acknowledged << " acknowledged change the restore lost)";
     std::cout << "\n  server now has " << std::get<doc::List>(items).elements.size() << " items; owner = "
               << (doc::is_null(owner) ? "(lost)" : std::get<std::string>(owner)) << "\n";
     return store.state() == server.state();
 }
 
 int main() {
-    const bool a = run<RecoverOrDiscard>("RecoverOrDiscard");
-    const bool b = run<RecoverAll>("RecoverAll");
+    const bool a = run<doc::RecoverOrDiscard>("RecoverOrDiscard");
+    const bool b = run<doc::RecoverAll>("RecoverAll");
     return a && b ? 0 : 1;
 }

@@ -207,11 +207,15 @@ private:
         const bool fetching = c_.fresh.outstanding;
         const bool answers_hello = c_.hello.outstanding;
         c_.hello.outstanding = c_.pull.outstanding = c_.upload.outstanding = c_.fresh.outstanding = false;
-        // An error answering our Hello binds the connection (the server saw the Hello). Any
-        // other (a duplicate or a late answer) does not, or a request would go out on a
-        // connection the server never bound and be refused as a protocol violation.
-        if (answers_hello) c_.bound = true;
         if (c_.state == SessionState::resetting || c_.state == SessionState::awaiting_user) {
+            // An error answering our Hello binds the connection: the reset goes on. Any other (a
+            // duplicate or a late answer) does not, or the fetch would go out on a connection the
+            // server never bound and be refused as a protocol violation. (An error that starts a
+            // reset leaves the connection unbound: the reset says Hello again first.) A protocol
+            // violation means the server never bound it (an injected or a stale error answered
+            // the Hello in its place): say Hello again.
+            if (e.action == ServerAction::protocol_violation) c_.bound = false;
+            else if (answers_hello) c_.bound = true;
             c_.report_error(errc::server_error, "server error during a reset: " + e.message);
             // A server that refuses every fresh-copy request must not hold the reset in its
             // fetch phase forever: a refused copy counts as a failed one.

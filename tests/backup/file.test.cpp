@@ -382,13 +382,11 @@ TEST_CASE("a backup file from a newer format version is backup_version_unsupport
     CHECK(resync::restore_backup(dir / "current.rsbk").has_value());
 }
 
-TEST_CASE("a missing backup file is the OS error ENOENT", "[backup][file][bad-input]") {
+TEST_CASE("a missing backup file is backup_missing", "[backup][file][bad-input]") {
     TempDir dir;
     const auto r = resync::restore_backup(dir / "never-written.rsbk");
     REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().category() == std::generic_category());
-    CHECK(r.error().value() == ENOENT);
-    CHECK(r.error() == std::errc::no_such_file_or_directory);
+    CHECK(r.error() == errc::backup_missing);
 }
 
 TEST_CASE("a directory given as a backup file is an error, not a crash", "[backup][file][bad-input]") {

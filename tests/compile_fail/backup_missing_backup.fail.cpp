@@ -1,4 +1,4 @@
-// expect: the backup policy must provide .static constexpr bool keeps_before_state. and .Result<std::string> backup\(const Store&, const ResetTrigger&\) const.
+// expect: the backup policy must provide .static constexpr bool keeps_before_state. and .Result<BackupMade> backup\(const Store&, const ResetTrigger&, const BackupContext&\) const.
 //
 // A backup model that declares its role but has no backup() member is refused in one line.
 // The twin adds backup().
@@ -14,8 +14,8 @@ struct ToNowhere {
     static constexpr bool keeps_before_state = false;
 #ifdef RESYNC_TWIN
     template <class S>
-    resync::Result<std::string> backup(const S&, const resync::ResetTrigger&) const {
-        return std::string("nowhere");
+    resync::Result<resync::BackupMade> backup(const S&, const resync::ResetTrigger&, const resync::BackupContext&) const {
+        return resync::BackupMade{std::string("nowhere"), false};
     }
 #endif
 };

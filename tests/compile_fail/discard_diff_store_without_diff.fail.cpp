@@ -1,10 +1,11 @@
-// expect: resync::discard::Diff needs the store to provide Result<DiffStats> commit_reset_diff
+// expect: resync::discard::Diff needs a store that declares resync::cap::diff_commit and provides Result<DiffStats> commit_reset_diff
 //
-// discard::Diff writes a minimal diff, which only a store with commit_reset_diff() can do; with
-// any other store the message says so and points at discard::Replace. The twin's store has
-// commit_reset_diff().
+// discard::Diff writes a minimal diff, which only a store with the diff_commit capability can
+// do; with any other store the message says so and points at discard::Replace. The twin's store
+// declares the capability and has commit_reset_diff().
 #include <resync/discard/diff.hpp>
 #include <resync/strategy.hpp>
+#include <resync/doc/model.hpp>
 #include <resync/sync_session.hpp>
 #include <resync/testing/loopback.hpp>
 
@@ -17,6 +18,7 @@
 
 struct MyStore {
     using store_concept = resync::store_t;
+    using model_type = resync::doc::Model;
     using operation_type = resync::doc::Operation;
     using snapshot_type = resync::doc::State;
     const resync::SyncState& sync_state() const { return sync; }
@@ -31,9 +33,6 @@ struct MyStore {
         return {};
     }
     snapshot_type export_snapshot() const { return data; }
-    resync::Result<snapshot_type> decode_snapshot(std::string_view bytes) const {
-        return resync::doc::decode_snapshot(bytes);
-    }
     resync::Result<snapshot_type> commit_reset(resync::ResetCommit<snapshot_type, operation_type>&& c) {
         snapshot_type old = std::move(data);
         data = std::move(c.state);
@@ -41,6 +40,7 @@ struct MyStore {
         return old;
     }
 #ifdef RESYNC_TWIN
+    using store_capabilities = resync::capabilities<resync::cap::diff_commit>;
     resync::Result<resync::DiffStats> commit_reset_diff(resync::ResetCommit<snapshot_type, operation_type>&& c) {
         data = std::move(c.state);
         sync = c.sync_state;

@@ -3,6 +3,7 @@
 // A Store without export_snapshot() gets one static_assert from SyncSession that names the
 // missing member and its signature. The twin is the same store with export_snapshot().
 #include <resync/strategy/discard_unsynced.hpp>
+#include <resync/doc/model.hpp>
 #include <resync/sync_session.hpp>
 #include <resync/testing/loopback.hpp>
 
@@ -15,6 +16,7 @@
 
 struct MyStore {
     using store_concept = resync::store_t;
+    using model_type = resync::doc::Model;
     using operation_type = resync::doc::Operation;
     using snapshot_type = resync::doc::State;
     const resync::SyncState& sync_state() const { return sync; }
@@ -31,9 +33,6 @@ struct MyStore {
 #ifdef RESYNC_TWIN
     snapshot_type export_snapshot() const { return data; }
 #endif
-    resync::Result<snapshot_type> decode_snapshot(std::string_view bytes) const {
-        return resync::doc::decode_snapshot(bytes);
-    }
     resync::Result<snapshot_type> commit_reset(resync::ResetCommit<snapshot_type, operation_type>&& c) {
         snapshot_type old = std::move(data);
         data = std::move(c.state);

@@ -3,6 +3,7 @@
 // A type with every member of a Store still is not one until it opts in: a reset discards a
 // store's data, so nothing models Store by accident. The twin declares the tag.
 #include <resync/strategy/discard_unsynced.hpp>
+#include <resync/doc/model.hpp>
 #include <resync/sync_session.hpp>
 #include <resync/testing/loopback.hpp>
 
@@ -17,6 +18,7 @@ struct MyStore {
 #ifdef RESYNC_TWIN
     using store_concept = resync::store_t;
 #endif
+    using model_type = resync::doc::Model;
     using operation_type = resync::doc::Operation;
     using snapshot_type = resync::doc::State;
     const resync::SyncState& sync_state() const { return sync; }
@@ -31,9 +33,6 @@ struct MyStore {
         return {};
     }
     snapshot_type export_snapshot() const { return data; }
-    resync::Result<snapshot_type> decode_snapshot(std::string_view bytes) const {
-        return resync::doc::decode_snapshot(bytes);
-    }
     resync::Result<snapshot_type> commit_reset(resync::ResetCommit<snapshot_type, operation_type>&& c) {
         snapshot_type old = std::move(data);
         data = std::move(c.state);

@@ -2,6 +2,7 @@
 // engine's build. Runs whole resets through SyncSession under those flags - a discard after a
 // server restore, and a manual reset with a backup file read back - so errors are seen to travel
 // as std::error_code / Result. Run as the test `noexcept.smoke`.
+#include <resync/doc.hpp>
 #include <resync/resync.hpp>
 #include <resync/testing/loopback.hpp>
 #include <resync/testing/server.hpp>
@@ -46,8 +47,10 @@ void discard_after_a_server_restore() {
     client.session.run_until_idle();
     check(client.session.resets_completed() == 1, "the restore is detected and the client resets once");
     check(client.store.state() == server.state(), "after the reset the client equals the server");
-    check(client.session.last_report() && client.session.last_report()->count(resync::OperationFate::discarded) == 2,
-          "the report lists the discarded operations");
+    check(client.session.last_report() && client.session.last_report()->count(resync::OperationFate::quarantined) == 2,
+          "the report lists the discarded operations, kept in the store's quarantine");
+    // ... with the acknowledged create + set of "b", which the restore lost (reported, kept too).
+    check(client.store.quarantined().size() == 4, "the discarded operations are in the quarantine");
 }
 
 void manual_reset_with_a_backup_file() {

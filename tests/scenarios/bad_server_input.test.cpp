@@ -224,7 +224,10 @@ struct Damaged {
         a.put("items", "local", "note", str("unsynced"));
         before = resync_test::image_of(a.store);
         server.inject_error({resync::server_code::diverging_histories, resync::ServerAction::reset, "diverged"}, a.ident());
-        a.session().on_progress([this](const resync::Progress& p) { progress.push_back(p); });
+        // The download's progress (decoding and recovery report their own steps).
+        a.session().on_progress([this](const resync::Progress& p) {
+            if (p.step == resync::ProgressStep::download) progress.push_back(p);
+        });
     }
 
     static resync::SessionOptions small_chunks(resync::SessionOptions o) {
@@ -276,7 +279,7 @@ TEST_CASE("a truncated fresh copy is resumed where it stopped and the reset comp
 }
 
 TEST_CASE("a server that damages every fresh copy gets the reset abandoned in the fetch phase with the local data and "
-          "unsynced changes untouched",
+          "unsynced changes untouched, retried, then manual",
           "[scenario][bad-input][fresh-copy]") {
     using Fault = resync::testing::Server<resync::doc::Model>::FreshCopyFault;
     const Fault fault = GENERATE(Fault::corrupt, Fault::truncate);
@@ -309,15 +312,17 @@ TEST_CASE("a server that damages every fresh copy gets the reset abandoned in th
         CHECK(d.a.link().empty_fresh_chunks() == 3);
     }
 
-    // The server keeps damaging copies: the next attempt for the same cause escalates to a
-    // manual reset instead of looping, still without touching the local data.
-    for (int i = 0; i < 2000 && d.a.session().state() != SessionState::awaiting_user; ++i) {
+    // The server keeps damaging copies: the attempt is retried after a backoff, and after
+    // SessionOptions::max_abandoned_tries the application decides - never a loop, still without
+    // touching the local data.
+    for (int i = 0; i < 20000 && d.a.session().state() != SessionState::awaiting_user; ++i) {
         d.server.damage_next_fresh_copy(fault);
         d.a.session().poll();
     }
     CHECK(d.a.session().state() == SessionState::awaiting_user);
     REQUIRE(d.a.session().last_report().has_value());
-    CHECK(d.a.session().last_report()->attempt == 2);
+    CHECK(d.a.session().last_report()->attempt == 1);
+    CHECK(d.a.store.sync_state().pending_reset->failures == resync::SessionOptions{}.max_abandoned_tries);
     CHECK(d.a.session().last_report()->mode_used == resync::ResetMode::manual);
     CHECK(resync_test::image_of(d.a.store, false) == d.before);
     CHECK(d.a.session().resets_completed() == 0);

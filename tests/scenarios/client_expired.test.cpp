@@ -79,7 +79,8 @@ TEMPLATE_TEST_CASE("a client offline while the server compacted its history past
     } else {
         CHECK(stopped_at == SessionState::syncing);
         CHECK(requests.empty());
-        CHECK(a.session().last_report()->count(resync::OperationFate::discarded) == 2);
+        // Discarded into the store's quarantine (the keeping rule).
+        CHECK(a.session().last_report()->count(resync::OperationFate::quarantined) == 2);
     }
 
     INFO("client:\n" << resync_test::to_text(a.store.state()) << "server:\n" << resync_test::to_text(server.state()));

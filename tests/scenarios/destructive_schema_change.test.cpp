@@ -100,7 +100,9 @@ TEMPLATE_TEST_CASE("a destructive schema change resets the client with recovery 
     } else {
         CHECK(stopped_at == SessionState::syncing);
         CHECK(requests.empty());
-        CHECK(a.session().last_report()->count(resync::OperationFate::discarded) == 1);
+        // Discarded into the store's quarantine (the keeping rule).
+        CHECK(a.session().last_report()->count(resync::OperationFate::quarantined) == 1);
+        CHECK(a.store.quarantined().size() == 1);
     }
 
     INFO("client:\n" << resync_test::to_text(a.store.state()) << "server:\n" << resync_test::to_text(server.state()));

@@ -15,6 +15,7 @@
 #include <resync/testing/server.hpp>
 
 #include <support/required_members_store.hpp>
+#include <support/scenarios.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -59,7 +60,9 @@ TEMPLATE_TEST_CASE("a Diff reset with a Snapshot backup hands the callback exact
     resync::testing::Server<resync::doc::Model> server;
     TestType store;
     resync::testing::LoopbackTransport<resync::doc::Model> link(server);
-    resync::SessionOptions options;
+    resync_test::ScratchDir dir;
+    // A store without a quarantine keeps the discarded change in a backup file there.
+    resync::SessionOptions options = resync_test::options_in(dir);
     options.fresh_chunk_bytes = 16; // many pieces, cut everywhere
     resync::SyncSession<TestType, resync::testing::LoopbackTransport<resync::doc::Model>, Policy> session(store, link, Policy{}, options);
     auto put = [&](const char* key, doc::Value v) {

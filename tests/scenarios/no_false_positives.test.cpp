@@ -202,8 +202,10 @@ TEST_CASE("a store without has_unsynced() uploads, goes idle and finishes a rese
     // to decide whether to upload and whether it is idle.
     resync_test::RequiredMembersStore store;
     resync::testing::LoopbackTransport<resync::doc::Model> link(server, 3);
-    resync::SyncSession<resync_test::RequiredMembersStore, resync::testing::LoopbackTransport<resync::doc::Model>, resync::DiscardUnsynced> session(
-        store, link);
+    resync_test::ScratchDir dir;
+    resync::SyncSession<resync_test::RequiredMembersStore, resync::testing::LoopbackTransport<resync::doc::Model>,
+                        resync::DiscardUnsynced>
+        session(store, link, {}, resync_test::options_in(dir));
     const auto put = [&](const char* key) {
         REQUIRE(store.inner.write([&](resync::doc::Writer& w) { w.create("items", key); }));
     };
@@ -222,6 +224,13 @@ TEST_CASE("a store without has_unsynced() uploads, goes idle and finishes a rese
     put("c"); // unsynced when the restore is found: DiscardUnsynced discards it
     session.run_until_idle(1000);
     CHECK(session.resets_completed() == 1);
+    // This store keeps no quarantine: the discarded create is kept in a backup file.
+    REQUIRE(session.last_report().has_value());
+    REQUIRE_FALSE(session.last_report()->keeping_location.empty());
+    auto kept = resync::restore_backup(session.last_report()->keeping_location);
+    REQUIRE(kept.has_value());
+    REQUIRE(kept->unsynced.size() == 1);
+    CHECK(kept->unsynced.front().ops == resync::doc::Changeset{resync::doc::CreateObject{"items", "c"}});
     CHECK(session.idle());
     CHECK_FALSE(store.sync_state().pending_reset.has_value());
     CHECK(store.unsynced().empty());

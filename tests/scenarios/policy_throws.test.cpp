@@ -118,8 +118,10 @@ void stays_waiting(World<P>& w, int n) {
 } // namespace
 
 TEMPLATE_TEST_CASE("a backup or discard policy that throws inside a reset gets the reset abandoned with the local data "
-                   "unchanged and the failed phase named, and the retry escalates to manual instead of looping",
+                   "unchanged and the failed phase named, retried after a backoff, then manual instead of looping",
                    "[scenario][policy-throws]", BackupThrows, DiscardThrows) {
+    // A failed try is not a completed attempt: it is retried as it was (attempt 1), after a
+    // backoff, and after SessionOptions::max_abandoned_tries tries the application decides.
     using E = Expect<TestType>;
     World<TestType> w;
     w.poll_until_abandoned();
@@ -139,18 +141,19 @@ TEMPLATE_TEST_CASE("a backup or discard policy that throws inside a reset gets t
     CHECK(w.a.session().resets_completed() == 0);
     CHECK(resync_test::image_of(w.a.store, false) == w.before);
     CHECK(w.a.store.state().find("items", "local") != nullptr);
-    // The guard's record stays, so the next attempt knows this one failed.
+    // The guard's record stays, with the failed try counted, so the retry knows of it.
     REQUIRE(w.a.store.sync_state().pending_reset.has_value());
     CHECK(w.a.store.sync_state().pending_reset->attempt == 1);
+    CHECK(w.a.store.sync_state().pending_reset->failures == 1);
 
-    // The next attempt, for the same cause, escalates: a manual reset waits for the user.
-    for (int i = 0; i < 2000 && w.a.session().state() != SessionState::awaiting_user; ++i) w.a.session().poll();
+    // The retries fail the same way; after the last, a manual reset waits for the user.
+    for (int i = 0; i < 20000 && w.a.session().state() != SessionState::awaiting_user; ++i) w.a.session().poll();
     REQUIRE(w.a.session().state() == SessionState::awaiting_user);
     REQUIRE(w.requests.size() == 1);
-    CHECK(w.requests.front().attempt == 2);
+    CHECK(w.requests.front().attempt == 1);
     CHECK(w.requests.front().trigger.reason == resync::ResetReason::server_rollback);
     REQUIRE(w.a.session().last_report().has_value());
-    CHECK(w.a.session().last_report()->attempt == 2);
+    CHECK(w.a.session().last_report()->attempt == 1);
     CHECK(w.a.session().last_report()->mode_used == resync::ResetMode::manual);
     CHECK(w.a.session().last_report()->outcome == resync::ResetOutcome::awaiting_user);
     // The manual backup does not go through the failing backup policy: it is a file of its own.
@@ -162,13 +165,13 @@ TEMPLATE_TEST_CASE("a backup or discard policy that throws inside a reset gets t
     // It never loops: many polls later it still waits, with no further attempt.
     stays_waiting(w, 3000);
     CHECK(w.requests.size() == 1);
-    CHECK(w.count(E::error) == 1);
+    CHECK(w.count(E::error) == resync::SessionOptions{}.max_abandoned_tries);
     CHECK(w.a.session().resets_completed() == 0);
     CHECK(resync_test::image_of(w.a.store, false) == w.before);
 }
 
 TEST_CASE("a before-reset callback that throws gets the reset abandoned in the notify phase with the local data "
-          "unchanged, and the retry escalates to manual",
+          "unchanged, retried after a backoff, then manual",
           "[scenario][policy-throws][callbacks]") {
     World<resync::DiscardUnsynced> w;
     int before_calls = 0, after_calls = 0;
@@ -191,13 +194,13 @@ TEST_CASE("a before-reset callback that throws gets the reset abandoned in the n
     CHECK(w.a.session().resets_completed() == 0);
     CHECK(resync_test::image_of(w.a.store, false) == w.before);
 
-    for (int i = 0; i < 2000 && w.a.session().state() != SessionState::awaiting_user; ++i) w.a.session().poll();
+    for (int i = 0; i < 20000 && w.a.session().state() != SessionState::awaiting_user; ++i) w.a.session().poll();
     REQUIRE(w.a.session().state() == SessionState::awaiting_user);
     REQUIRE(w.requests.size() == 1);
-    CHECK(w.requests.front().attempt == 2);
+    CHECK(w.requests.front().attempt == 1);
     CHECK(w.a.session().last_report()->mode_used == resync::ResetMode::manual);
     stays_waiting(w, 3000);
-    CHECK(before_calls == 1);
+    CHECK(before_calls == static_cast<int>(resync::SessionOptions{}.max_abandoned_tries));
     CHECK(w.requests.size() == 1);
     CHECK(resync_test::image_of(w.a.store, false) == w.before);
 }

@@ -111,7 +111,7 @@ void check_failed_into_fallback(Peer<P>& a, resync::testing::Server<resync::doc:
         CHECK(resync_test::image_of(a.store, false) == before);
         REQUIRE(seen.requests.size() == 1);
         const std::filesystem::path path(seen.requests.front().backup_path);
-        CHECK(path.parent_path() == dir.path() / "escalated");
+        CHECK(path.parent_path() == dir.path() / "backups");
         auto contents = resync::restore_backup(path);
         REQUIRE(contents);
         CHECK(contents->unsynced == before.unsynced);
@@ -124,7 +124,10 @@ void check_failed_into_fallback(Peer<P>& a, resync::testing::Server<resync::doc:
         CHECK(r.outcome == resync::ResetOutcome::completed);
         std::size_t ops = 0;
         for (const auto& cs : before.unsynced) ops += cs.ops.size();
-        CHECK(r.count(OperationFate::discarded) == ops);
+        // Discarded into the store's quarantine (the keeping rule), each op found there.
+        CHECK(r.count(OperationFate::quarantined) == ops);
+        // ... with the acknowledged operations the server lost, if any, kept there too.
+        CHECK(a.store.quarantined().size() == ops + r.count(OperationFate::lost_on_server));
         REQUIRE(seen.before_called);
         CHECK(seen.at_before == before);
     }

@@ -115,12 +115,25 @@ std::ostream& operator<<(std::ostream& os, const Fate& f) {
     return os << "v" << f.version << "#" << f.index << " " << resync::to_string(f.fate);
 }
 
-/// The fates, with "dropped" and "quarantined" taken as one: a plan says an operation will be
-/// dropped; a store with a quarantine then keeps it.
+/// The fates of the unsynced operations, with "dropped", "discarded" and "quarantined" taken as
+/// one (not carried forward): a plan says an operation will be dropped or discarded; a store
+/// with a quarantine then keeps it. Acknowledged operations the server lost are left out: a
+/// plan looks at the unsynced ones only.
 std::vector<Fate> fates(const std::vector<resync::OperationOutcome>& ops) {
     std::vector<Fate> out;
+    for (const auto& o : ops) {
+        if (o.fate == OperationFate::lost_on_server) continue;
+        const bool not_carried = o.fate == OperationFate::quarantined || o.fate == OperationFate::discarded;
+        out.push_back({o.client_version, o.index, not_carried ? OperationFate::dropped : o.fate});
+    }
+    return out;
+}
+
+/// The outcomes of the unsynced operations only.
+std::vector<resync::OperationOutcome> unsynced_only(const std::vector<resync::OperationOutcome>& ops) {
+    std::vector<resync::OperationOutcome> out;
     for (const auto& o : ops)
-        out.push_back({o.client_version, o.index, o.fate == OperationFate::quarantined ? OperationFate::dropped : o.fate});
+        if (o.fate != OperationFate::lost_on_server) out.push_back(o);
     return out;
 }
 
@@ -152,22 +165,31 @@ TEST_CASE("the report of a recovering reset accounts for every operation with it
     CHECK(r.backup_location == "memory");
     CHECK(r.unsynced_changesets == 3);
     CHECK(r.unsynced_operations == 5);
-    CHECK(r.lost_acknowledged == 0);
+    // v2 was acknowledged, then lost by the restore: reported (not re-applied by this strategy).
+    CHECK(r.lost_acknowledged == 1);
     CHECK(r.objects_before == 4);
     CHECK(r.objects_after == 3);
     CHECK(r.fresh_copy_bytes > 0);
 
-    // Every operation, in order, with its fate and, for all but the recovered, its reason.
-    REQUIRE(r.operations.size() == 5);
+    // Every operation, in order, with its fate and, for all but the recovered, its reason: the
+    // acknowledged one the restore lost first, then the unsynced ones.
+    REQUIRE(r.operations.size() == 6);
+    CHECK(r.operations[0].client_version == 2);
+    CHECK(r.operations[0].fate == OperationFate::lost_on_server);
+    CHECK_THAT(r.operations[0].reason, Catch::Contains("lost by the server") && Catch::Contains("quarantine"));
     CHECK(fates(r.operations) == expected_fates);
-    CHECK(r.operations[0].fate == OperationFate::recovered);
-    CHECK(r.operations[1].fate == OperationFate::transformed);
-    CHECK_THAT(r.operations[1].reason, Catch::Contains("removed on the server"));
-    for (std::size_t i = 2; i < 5; ++i) CHECK(r.operations[i].fate == OperationFate::quarantined);
-    CHECK_THAT(r.operations[2].reason, Catch::Contains("the server erased the object"));
-    CHECK_THAT(r.operations[3].reason, Catch::Contains("add-integer applies only to a live integer") &&
-                                           Catch::Contains("string"));
-    CHECK_THAT(r.operations[4].reason, Catch::Contains("already removed the element"));
+    const auto u = unsynced_only(r.operations);
+    CHECK(u[0].fate == OperationFate::recovered);
+    CHECK(u[1].fate == OperationFate::transformed);
+    CHECK_THAT(u[1].reason, Catch::Contains("removed on the server"));
+    for (std::size_t i = 2; i < 5; ++i) CHECK(u[i].fate == OperationFate::quarantined);
+    CHECK_THAT(u[2].reason, Catch::Contains("the server erased the object"));
+    CHECK_THAT(u[3].reason, Catch::Contains("add-integer applies only to a live integer") && Catch::Contains("string"));
+    CHECK_THAT(u[4].reason, Catch::Contains("already removed the element"));
+    // Each says what it was, in the model's words.
+    CHECK(u[2].what == "set items/victim.n");
+    CHECK(u[3].what == "add items/k.count +1");
+    CHECK(u[4].what == "list erase lists/l.tags");
     CHECK(r.count(OperationFate::recovered) == 1);
     CHECK(r.count(OperationFate::transformed) == 1);
     CHECK(r.count(OperationFate::quarantined) == 3);
@@ -187,10 +209,11 @@ TEST_CASE("the report of a recovering reset accounts for every operation with it
     CHECK_THAT(text, Catch::Contains("diverging history"));
     CHECK_THAT(text, Catch::Contains("recover (attempt 1)"));
     CHECK_THAT(text, Catch::Contains("quarantined: 3 operations"));
-    CHECK_THAT(text, Catch::Contains("v5#0 quarantined: the server erased the object"));
-    CHECK_THAT(text, Catch::Contains("v5#1 quarantined: add-integer applies only to a live integer"));
-    CHECK_THAT(text, Catch::Contains("v5#2 quarantined: the server already removed the element"));
-    CHECK_THAT(text, Catch::Contains("v4#0 transformed"));
+    CHECK_THAT(text, Catch::Contains("v5#0 set items/victim.n quarantined: the server erased the object"));
+    CHECK_THAT(text, Catch::Contains("v5#1 add items/k.count +1 quarantined: add-integer applies only to a live integer"));
+    CHECK_THAT(text, Catch::Contains("v5#2 list erase lists/l.tags quarantined: the server already removed the element"));
+    CHECK_THAT(text, Catch::Contains("v2#0 list insert lists/l.tags lost on server"));
+    CHECK_THAT(text, Catch::Contains("v4#0 list insert lists/l.tags transformed"));
 
     // And the exact final state on both sides.
     INFO("client:\n" << resync_test::to_text(w.a.store.state()) << "server:\n" << resync_test::to_text(w.server.state()));
@@ -239,8 +262,9 @@ TEST_CASE("plan_reset predicts the per-operation fates the reset then produces, 
     CHECK(r.mode_used == plan.mode);
     CHECK(r.attempt == plan.attempt);
     CHECK(fates(r.operations) == fates(plan.operations));
-    REQUIRE(r.operations.size() == plan.operations.size());
-    for (std::size_t i = 0; i < r.operations.size(); ++i) CHECK(r.operations[i].reason == plan.operations[i].reason);
+    const auto u = unsynced_only(r.operations);
+    REQUIRE(u.size() == plan.operations.size());
+    for (std::size_t i = 0; i < u.size(); ++i) CHECK(u[i].reason == plan.operations[i].reason);
 }
 
 TEST_CASE("plan_reset of a recovery that would fail names the failing operation and predicts the fallback, as the "
@@ -263,7 +287,8 @@ TEST_CASE("plan_reset of a recovery that would fail names the failing operation 
     CHECK(r.mode_used == plan.mode);
     CHECK(fates(r.operations) == fates(plan.operations));
     CHECK_THAT(r.detail, Catch::Contains("v3#0") && Catch::Contains(plan.failure));
-    CHECK(w.a.store.quarantined().empty()); // discarded, not dropped: nothing is quarantined
+    // Discarded into the store's quarantine (the keeping rule), with v2, which the restore lost.
+    CHECK(w.a.store.quarantined().size() == 6);
     CHECK(w.a.store.state() == w.server.state());
 }
 
@@ -292,16 +317,20 @@ TEST_CASE("dropped operations are quarantined durably: kept in the store after t
     auto& store = w.a.store;
 
     // In the store, with where each came from, why, and which reset dropped it.
+    // The three dropped operations of v5 - and v2's insert, which the restore lost after the
+    // server had acknowledged it (kept too: nothing leaves the client's keeping unreported).
     const auto q = store.quarantined();
-    REQUIRE(q.size() == 3);
-    for (std::size_t i = 0; i < q.size(); ++i) {
+    REQUIRE(q.size() == 4);
+    CHECK(q[0].client_version == 2);
+    CHECK(q[0].cause == ResetReason::diverging_history);
+    for (std::size_t i = 0; i < 3; ++i) {
         INFO("quarantined #" << i);
-        CHECK(q[i].client_version == 5);
-        CHECK(q[i].index == i);
-        CHECK(q[i].operation == dropped_ops[i]);
-        CHECK(q[i].cause == ResetReason::diverging_history);
-        CHECK(q[i].at_ms > 0);
-        CHECK(q[i].reason == w.a.session().last_report()->operations[2 + i].reason);
+        CHECK(q[1 + i].client_version == 5);
+        CHECK(q[1 + i].index == i);
+        CHECK(q[1 + i].operation == dropped_ops[i]);
+        CHECK(q[1 + i].cause == ResetReason::diverging_history);
+        CHECK(q[1 + i].at_ms > 0);
+        CHECK(q[1 + i].reason == w.a.session().last_report()->operations[3 + i].reason);
     }
     // Nothing of them reached the server.
     CHECK(w.server.state().find("items", "victim") == nullptr);
@@ -330,7 +359,9 @@ TEST_CASE("dropped operations are quarantined durably: kept in the store after t
     REQUIRE(w.a.sync() == SessionState::syncing);
     CHECK(w.server.state().get("items", "victim", "n") == num(9));
     CHECK(w.server.state().get("items", "k", "count") == str("x")); // an add onto a string does nothing
-    CHECK(list_values(w.server.state(), "lists", "l", "tags") == std::vector<resync::doc::Scalar>{el("a"), el("d")});
+    // "c", which the restore lost, comes back with the retry - at the end, its predecessor gone.
+    CHECK(list_values(w.server.state(), "lists", "l", "tags") ==
+          std::vector<resync::doc::Scalar>{el("a"), el("d"), el("c")});
     const auto keys = resync_test::history_keys(w.server);
     CHECK(keys.count({w.a.ident(), *retried}) == 1);
     CHECK(store.state() == w.server.state());

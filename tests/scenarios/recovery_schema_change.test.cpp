@@ -91,7 +91,6 @@ TEMPLATE_TEST_CASE("a destructive schema change forbids recovery: Recover waits 
     // Recovery was never tried: no operation was recovered or dropped.
     CHECK(report.count(OperationFate::recovered) == 0);
     CHECK(report.count(OperationFate::dropped) == 0);
-    CHECK(a.store.quarantined().empty());
 
     if constexpr (falls_back_to_manual<TestType>) {
         REQUIRE(stopped_at == SessionState::awaiting_user);
@@ -101,7 +100,7 @@ TEMPLATE_TEST_CASE("a destructive schema change forbids recovery: Recover waits 
         CHECK(requests.front().trigger.reason == ResetReason::schema_changed);
         // The durable backup holds the unsynced changes; the store is untouched, and stays so.
         const std::filesystem::path backup_path(requests.front().backup_path);
-        CHECK(backup_path.parent_path() == dir.path() / "escalated");
+        CHECK(backup_path.parent_path() == dir.path() / "backups");
         CHECK(report.backup_location == requests.front().backup_path);
         auto contents = resync::restore_backup(backup_path);
         REQUIRE(contents);
@@ -112,6 +111,7 @@ TEMPLATE_TEST_CASE("a destructive schema change forbids recovery: Recover waits 
         CHECK(resync_test::image_of(a.store, false) == before);
         CHECK(server.fresh_copies_started() == 0);
         CHECK(a.session().resets_completed() == 0);
+        CHECK(a.store.quarantined().empty());
         REQUIRE_FALSE(a.session().execute_reset());
         REQUIRE(a.sync() == SessionState::syncing);
         CHECK(a.session().last_report()->mode_used == ResetMode::manual);
@@ -120,7 +120,9 @@ TEMPLATE_TEST_CASE("a destructive schema change forbids recovery: Recover waits 
         CHECK(requests.empty());
         CHECK(report.mode_used == ResetMode::discard);
         CHECK(report.outcome == resync::ResetOutcome::completed);
-        CHECK(report.count(OperationFate::discarded) == 3);
+        // Discarded into the store's quarantine (the keeping rule).
+        CHECK(report.count(OperationFate::quarantined) == 3);
+        CHECK(a.store.quarantined().size() == 3);
         CHECK(report.lost_acknowledged == 0);
     }
 
@@ -186,7 +188,7 @@ TEMPLATE_TEST_CASE("a field the server rewrote with another type makes recovery 
     CHECK(report.trigger.recovery_allowed);
     CHECK(report.mode_requested == ResetMode::recover);
     CHECK(report.attempt == 1);
-    CHECK(report.lost_acknowledged == 0);
+    CHECK(report.lost_acknowledged == 1); // v3: acknowledged, then lost by the restore
     // Which operation failed, and why.
     CHECK_THAT(report.detail, Catch::Contains("v5#0"));
     CHECK_THAT(report.detail, Catch::Contains("field 'n' holds string on the server"));
@@ -212,7 +214,7 @@ TEMPLATE_TEST_CASE("a field the server rewrote with another type makes recovery 
         CHECK(resync_test::image_of(a.store, false) == before);
         CHECK(a.store.sync_state().pending_reset.has_value());
         CHECK(a.store.sync_state().pending_reset->awaiting_user);
-        const auto files = files_in(dir.path() / "escalated");
+        const auto files = files_in(dir.path() / "backups");
         REQUIRE(files.size() == 1);
         CHECK(report.backup_location == files.front().string());
         auto contents = resync::restore_backup(files.front());
@@ -229,12 +231,14 @@ TEMPLATE_TEST_CASE("a field the server rewrote with another type makes recovery 
         // The fallback ran in the same attempt: one reset, one fresh copy.
         CHECK(a.session().resets_completed() == 1);
         CHECK(server.fresh_copies_started() == 1);
-        // Everything recovery was given is discarded and reported: the five unsynced operations,
-        // and under RecoverAll also the two of v3, acknowledged and then lost by the restore.
-        constexpr std::size_t given = std::is_same_v<TestType, resync::doc::RecoverAll> ? 7 : 5;
-        CHECK(report.count(OperationFate::discarded) == given);
+        // Everything is reported: the five unsynced operations, discarded into the store's
+        // quarantine, and the two of v3, acknowledged and then lost by the restore (kept there too).
+        constexpr std::size_t given = 7;
+        CHECK(report.count(OperationFate::quarantined) == 5);
+        CHECK(report.count(OperationFate::lost_on_server) == 2);
+        CHECK(a.store.quarantined().size() == given);
         REQUIRE(report.operations.size() == given);
-        CHECK(report.operations.front().client_version == (given == 7 ? 3u : 4u));
+        CHECK(report.operations.front().client_version == 3u);
         CHECK(report.operations.back().client_version == 6);
         // The store was untouched until the commit.
         REQUIRE(before_called);

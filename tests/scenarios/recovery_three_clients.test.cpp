@@ -96,7 +96,11 @@ TEMPLATE_TEST_CASE("two clients reset after a server restore and keep writing, a
     REQUIRE(a.sync() == SessionState::syncing);
     REQUIRE(a.session().resets_completed() == 1);
     CHECK(a.session().last_report()->mode_used == ResetMode::recover);
-    CHECK(a.session().last_report()->lost_acknowledged == (all ? 2u : 0u));
+    // Both strategies see the two acknowledged changes the restore lost; RecoverAll re-applies
+    // them, RecoverOrDiscard reports them and keeps them in the store's quarantine.
+    CHECK(a.session().last_report()->lost_acknowledged == 2u);
+    CHECK(a.session().last_report()->count(resync::OperationFate::lost_on_server) == (all ? 0u : 2u));
+    CHECK(a.store.quarantined().size() == (all ? 0u : 2u));
     push(a.store, "a3");
     add(a.store, 2);
     REQUIRE(a.sync() == SessionState::syncing);
@@ -105,7 +109,10 @@ TEMPLATE_TEST_CASE("two clients reset after a server restore and keep writing, a
     REQUIRE(b.sync() == SessionState::syncing);
     REQUIRE(b.session().resets_completed() == 1);
     CHECK(b.session().last_report()->mode_used == ResetMode::recover);
-    CHECK(b.session().last_report()->lost_acknowledged == (all ? 2u : 0u));
+    CHECK(b.session().last_report()->lost_acknowledged == 2u);
+    // B's: the add, and the create + set of b_lost.
+    CHECK(b.session().last_report()->count(resync::OperationFate::lost_on_server) == (all ? 0u : 3u));
+    CHECK(b.store.quarantined().size() == (all ? 0u : 3u));
     push(b.store, "b3");
     add(b.store, 20);
     b.put("items", "shared", "by", str("b"));

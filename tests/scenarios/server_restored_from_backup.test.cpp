@@ -142,8 +142,8 @@ TEMPLATE_TEST_CASE("a restored server is detected by version while behind the cl
     CHECK(a.store.get("items", "kept", "n") == num(1));
 }
 
-TEST_CASE("under DiscardUnsynced a client of a restored server reports its unsynced changes as discarded and calls "
-          "its callbacks with the before-state and the store after",
+TEST_CASE("under DiscardUnsynced a client of a restored server reports its unsynced changes as discarded into the "
+          "quarantine, and what the restore lost, and calls its callbacks with the before-state and the store after",
           "[scenario][restore][discard-unsynced]") {
     const Path path = GENERATE(Path::stays_connected, Path::reconnects);
     const Restored restored = GENERATE(Restored::behind_client, Restored::moved_past_client);
@@ -201,15 +201,23 @@ TEST_CASE("under DiscardUnsynced a client of a restored server reports its unsyn
     CHECK(report.backup_location == "memory");
     CHECK(report.unsynced_changesets == 1);
     CHECK(report.unsynced_operations == 2);
-    REQUIRE(report.operations.size() == 2);
-    CHECK(report.count(resync::OperationFate::discarded) == 2);
-    for (std::size_t i = 0; i < report.operations.size(); ++i) {
-        CHECK(report.operations[i].client_version == local_version);
-        CHECK(report.operations[i].index == i);
-        CHECK(report.operations[i].fate == resync::OperationFate::discarded);
+    // Four operations: the acknowledged create + set the restore lost (reported, not re-applied
+    // by this strategy) and the unsynced create + set, discarded - into the store's quarantine,
+    // as the keeping rule wants of a discard that no backup file holds. All four are kept there.
+    REQUIRE(report.operations.size() == 4);
+    CHECK(report.lost_acknowledged == 1);
+    CHECK(report.count(resync::OperationFate::lost_on_server) == 2);
+    CHECK(report.count(resync::OperationFate::quarantined) == 2);
+    std::size_t unsynced_seen = 0;
+    for (const auto& op : report.operations) {
+        if (op.client_version != local_version) continue;
+        CHECK(op.index == unsynced_seen++);
+        CHECK(op.fate == resync::OperationFate::quarantined);
     }
+    CHECK(unsynced_seen == 2);
+    CHECK(a.store.quarantined().size() == 4);
     CHECK(report_at_after.operations.size() == report.operations.size());
-    CHECK(report_at_after.count(resync::OperationFate::discarded) == 2);
+    CHECK(report_at_after.count(resync::OperationFate::quarantined) == 2);
     CHECK_FALSE(report.error);
 
     CHECK(a.store.state() == server.state());

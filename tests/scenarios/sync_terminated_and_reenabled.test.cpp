@@ -89,7 +89,9 @@ TEMPLATE_TEST_CASE("a client that comes back after sync was terminated and re-en
         CHECK(stopped_at == SessionState::syncing);
         CHECK(requests.empty());
         CHECK(a.session().last_report()->mode_used == resync::ResetMode::discard);
-        CHECK(a.session().last_report()->count(resync::OperationFate::discarded) == 2);
+        // Discarded into the store's quarantine: the keeping rule, with no backup file to hold them.
+        CHECK(a.session().last_report()->count(resync::OperationFate::quarantined) == 2);
+        CHECK(a.store.quarantined().size() == 2);
     }
 
     INFO("client:\n" << resync_test::to_text(a.store.state()) << "server:\n" << resync_test::to_text(server.state()));

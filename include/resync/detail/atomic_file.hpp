@@ -93,7 +93,8 @@ inline std::error_code prepare_private_directory(const std::string& dir, const F
                                  errc::no_backup_directory);
     struct ::stat st {};
     if (::lstat(dir.c_str(), &st) != 0) {
-        if (errno != ENOENT) return fail(last_os_error(), "inspecting " + dir);
+        // Missing (or under a file, which creating the parents reports): made below.
+        if (errno != ENOENT && errno != ENOTDIR) return fail(last_os_error(), "inspecting " + dir);
         // Every missing parent, shortest first (as `mkdir -p`), then the directory itself, 0700.
         for (auto slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1)) {
             if (dir[slash - 1] == '/' || dir.find_first_not_of('/', slash) == std::string::npos) continue;

@@ -187,8 +187,8 @@ private:
             prev = e.id;
         }
         for (const auto& op : emit) ctx.apply(op);
-        if (emit.empty())
-            return Outcome{OperationFate::recovered, {}, {}, {}}; // the server's list already holds it all
+        if (emit.empty() && server == local)
+            return Outcome{OperationFate::recovered, {}, {}, {}}; // the server's list is already this one
         return Outcome{OperationFate::transformed,
                        "a whole-list set onto a list the server changed: applied element by element (the "
                        "server's elements kept, none it removed brought back)",

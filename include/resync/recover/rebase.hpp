@@ -35,19 +35,23 @@ public:
     }
     /// A pointer to the view, or null.
     const auto* get() const noexcept {
-        if constexpr (!store_requirements::offers_live_view<S>) return static_cast<const snapshot_of<S>*>(nullptr);
-        else if constexpr (std::is_reference_v<decltype(std::declval<const S&>().live_view())>) return view_;
+        if constexpr (std::is_pointer_v<decltype(view_)>) return view_;
         else return view_ ? &*view_ : nullptr;
     }
 
 private:
-    using Held = std::conditional_t<
-        !store_requirements::offers_live_view<S>, const snapshot_of<S>*,
-        std::conditional_t<
-            std::is_reference_v<decltype(std::declval<const S&>().live_view())>,
-            const std::remove_cvref_t<decltype(std::declval<const S&>().live_view())>*,
-            std::optional<std::remove_cvref_t<decltype(std::declval<const S&>().live_view())>>>>;
-    Held view_{};
+    // Looked at only when the store offers a live view (a lazy choice: `live_view()` may not exist).
+    template <bool, class = void>
+    struct HeldOf {
+        using type = const snapshot_of<S>*;
+    };
+    template <class Void>
+    struct HeldOf<true, Void> {
+        using View = decltype(std::declval<const S&>().live_view());
+        using type = std::conditional_t<std::is_reference_v<View>, const std::remove_cvref_t<View>*,
+                                        std::optional<std::remove_cvref_t<View>>>;
+    };
+    typename HeldOf<store_requirements::offers_live_view<S>>::type view_{};
 };
 
 /// One recovery in progress: the changesets added so far, recovered one operation at a time

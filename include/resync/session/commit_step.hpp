@@ -79,12 +79,16 @@ std::optional<StepFailure> keep_what_is_not_carried(Core<S, T, P>& c,
     for (const auto& cs : r.lost) lost.emplace(cs.client_version, &cs);
     NotCarried<Op> not_carried;
     auto consider = [&](OperationOutcome& o) {
-        const bool from_lost = o.fate == OperationFate::lost_on_server;
-        if (!from_lost && o.fate != OperationFate::discarded && o.fate != OperationFate::dropped) return;
-        const auto& from = from_lost ? lost : unsynced;
+        if (o.fate != OperationFate::lost_on_server && o.fate != OperationFate::discarded &&
+            o.fate != OperationFate::dropped)
+            return;
+        // An unsynced change, or an acknowledged one the server lost (RebaseAll recovers those
+        // too, and may drop some): only the unsynced ones can be in the backup file.
+        const bool unsynced_one = o.fate != OperationFate::lost_on_server && unsynced.contains(o.client_version);
+        const auto& from = unsynced_one ? unsynced : lost;
         auto it = from.find(o.client_version);
         if (it == from.end() || o.index >= it->second->ops.size()) return;
-        const bool in_backup = !from_lost && r.record.backup_keeps_unsynced && o.client_version <= r.record.backed_up_upto;
+        const bool in_backup = unsynced_one && r.record.backup_keeps_unsynced && o.client_version <= r.record.backed_up_upto;
         not_carried.entries.push_back({it->second, &o, in_backup});
     };
     for (auto& o : r.report.operations) consider(o);
@@ -99,7 +103,9 @@ std::optional<StepFailure> keep_what_is_not_carried(Core<S, T, P>& c,
             if (e.in_backup && e.outcome->fate != OperationFate::dropped) continue;
             quarantine.push_back({e.changeset->client_version, e.outcome->index, e.changeset->ops[e.outcome->index],
                                   e.outcome->reason, r.trigger.reason, at_ms});
-            e.outcome->fate = OperationFate::quarantined;
+            // What the server lost keeps saying so; the others are now in the quarantine.
+            if (e.outcome->fate == OperationFate::lost_on_server) e.outcome->reason += " (kept in the store's quarantine)";
+            else e.outcome->fate = OperationFate::quarantined;
             e.in_backup = true;
         }
     }

@@ -121,6 +121,7 @@ struct Run {
     std::vector<LocalChangeset<Op>> lost;        ///< acknowledged changesets the server no longer has
     std::vector<OperationOutcome> already_there; ///< unsynced changes the copy already holds
     Decoding<model_of<S>> decoding;
+    std::uint64_t decoded_bytes = 0;             ///< staged bytes read back into the decoder
     std::optional<Snap> fresh;                   ///< the decoded copy
     RecoveryRun<P, S> recovery;
     bool recovery_threw = false;

@@ -57,6 +57,7 @@ std::optional<StepFailure> decode_step(Core<S, T, P>& c, std::size_t work) {
     auto damaged = [&]() -> std::optional<StepFailure> {
         // The copy is damaged (or the staging file was): fetch it again, up to a bound.
         r.decoding = Decoding<model_of<S>>{};
+        r.decoded_bytes = 0;
         r.record.phase = std::min(r.record.phase, ResetPhase::backup);
         auto failed = restart_fetch(c, errc::fresh_copy_corrupt, "the fresh copy failed its integrity check");
         if (!failed) begin_fetch(c);
@@ -75,9 +76,9 @@ std::optional<StepFailure> decode_step(Core<S, T, P>& c, std::size_t work) {
         }
         auto piece = r.staging.read_next(std::size_t{4} * c.options.fresh_chunk_bytes);
         if (!piece) return damaged();
+        r.decoded_bytes += piece->size();
         r.decoding.feed(std::move(*piece));
-        if (r.staging.in_file())
-            c.tell_progress(ResetPhase::fetch, ProgressStep::decode, 0, r.report.fresh_copy_bytes);
+        c.tell_progress(ResetPhase::fetch, ProgressStep::decode, r.decoded_bytes, r.report.fresh_copy_bytes);
     }
     r.fresh.emplace(r.decoding.take());
     r.decoding = Decoding<model_of<S>>{};
