@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -494,4 +495,9 @@ TEST_CASE("Every wire error has a message that says what happened and what to do
         CHECK(is_wire_error(ec));
     }
     CHECK_FALSE(is_wire_error(errc::fresh_copy_corrupt));
+    // Distinct from every other code's message, the codes before the wire block included.
+    std::set<std::string> seen;
+    const int last = static_cast<int>(errc::wire_unexpected_message);
+    for (int v = 1; v <= last; ++v) CHECK(seen.insert(make_error_code(static_cast<errc>(v)).message()).second);
+    CHECK(seen.size() == static_cast<std::size_t>(last));
 }

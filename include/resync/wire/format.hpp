@@ -73,7 +73,7 @@ constexpr std::string_view to_string(MessageKind kind) noexcept {
 /// A frame header, as read by `read_header`.
 struct FrameHeader {
     std::uint16_t version = wire::version; ///< the wire format version the frame was written in
-    MessageKind kind = MessageKind::hello;
+    MessageKind kind = MessageKind::hello; ///< the message the payload holds
     std::uint64_t payload_size = 0;        ///< payload bytes after the header
     std::uint32_t crc = 0;                 ///< CRC-32 of header bytes [0, 16) then the payload
 
@@ -158,8 +158,8 @@ inline Result<FrameHeader> read_header(std::string_view bytes,
 
 /// A checked frame: its header and a view of its payload (into the bytes given to `open_frame`).
 struct FrameView {
-    FrameHeader header;
-    std::string_view payload;
+    FrameHeader header;       ///< the checked header
+    std::string_view payload; ///< the payload bytes, whose checksum matched
 };
 
 /// Checks one whole frame - `frame` must be exactly one frame, no more - and returns a view of
