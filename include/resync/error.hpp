@@ -39,6 +39,12 @@ enum class errc {
     reset_in_progress,        ///< the operation is not allowed while a reset runs
     invalid_argument,         ///< an argument was out of its documented range
     server_error,             ///< the server reported an error the policy does not handle
+    // --- wire ---
+    wire_truncated,           ///< a wire frame ended before its header or its announced payload did
+    wire_corrupt,             ///< a wire frame failed its magic, checksum or structure checks
+    wire_version_unsupported, ///< a wire frame was written in a newer wire format version
+    wire_frame_too_large,     ///< a wire frame announced more bytes than the reader accepts
+    wire_unexpected_message,  ///< a wire frame holds a message of the other direction
 };
 
 namespace detail {
@@ -117,6 +123,22 @@ public:
         case errc::server_error:
             return "the server reported an error this session's policy does not handle; the "
                    "session stopped syncing. The local data is untouched; see the server error";
+        case errc::wire_truncated:
+            return "a wire frame ended before its header or its announced payload did; nothing was "
+                   "decoded. Wait for more bytes, or, at the end of a stream, reconnect";
+        case errc::wire_corrupt:
+            return "a wire frame failed its integrity checks (magic, checksum or structure); nothing "
+                   "was decoded. Close the connection and reconnect: the stream cannot be trusted";
+        case errc::wire_version_unsupported:
+            return "a wire frame was written in a newer wire format version than this build reads; "
+                   "nothing was decoded. Upgrade this side, or have the peer speak an older version";
+        case errc::wire_frame_too_large:
+            return "a wire frame announced more bytes than this reader accepts; it was refused before "
+                   "its body was read. Close the connection, or raise the reader's maximum frame size";
+        case errc::wire_unexpected_message:
+            return "a wire frame holds a message of the other direction (a server message where a "
+                   "client message was expected, or the reverse); nothing was decoded. Check which "
+                   "side of the connection is which";
         }
         return "unknown resync error";
     }
