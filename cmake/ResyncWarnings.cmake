@@ -25,11 +25,18 @@ function(resync_strict_warnings target)
         "$<$<CXX_COMPILER_ID:MSVC>:/W4;/WX;/permissive->")
 endfunction()
 
+# The sanitizers' run-time defaults, compiled into every sanitized target (see below).
+set(RESYNC_SANITIZER_DEFAULTS_SOURCE "${CMAKE_CURRENT_LIST_DIR}/sanitizer_defaults.cpp")
+
 #[[
 resync_sanitizers(<target>)
 
 When RESYNC_SANITIZE is ON, builds and links <target> with AddressSanitizer and
-UndefinedBehaviorSanitizer. Any report aborts the program, so a test that hits one fails.
+UndefinedBehaviorSanitizer. Any report aborts the program, so a test that hits one fails:
+-fno-sanitize-recover=all makes every UBSan check fatal, and cmake/sanitizer_defaults.cpp
+compiles in the run-time options (halt and abort on the first error, leak detection, UBSan
+stack traces), so they hold however the program is started - by ctest, by hand, in a debugger.
+ASAN_OPTIONS / UBSAN_OPTIONS in the environment still override them.
 ]]
 function(resync_sanitizers target)
     if(NOT RESYNC_SANITIZE)
@@ -42,6 +49,7 @@ function(resync_sanitizers target)
     target_compile_options(${target} PRIVATE
         -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    target_sources(${target} PRIVATE "${RESYNC_SANITIZER_DEFAULTS_SOURCE}")
 endfunction()
 
 #[[
