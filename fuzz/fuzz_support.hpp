@@ -5,7 +5,8 @@
 /// values bit for bit.
 
 #include <resync/backup/file_format.hpp>
-#include <resync/detail/binary.hpp>
+#include <resync/doc/model.hpp>
+#include <resync/bytes.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/doc/codec.hpp>
 #include <resync/doc/state.hpp>
@@ -95,7 +96,7 @@ inline FramedInput read_framed_input(const std::uint8_t* data, std::size_t size,
 /// do for this, since it writes a collection's objects in hash-table order.
 inline std::string canonical(const resync::doc::State& s) {
     std::string out;
-    resync::detail::BinaryWriter w(out);
+    resync::ByteWriter w(out);
     for (const auto& [name, collection] : s.collections) {
         if (collection.empty()) continue;
         w.str(name);
@@ -118,15 +119,15 @@ inline std::string canonical(const resync::doc::State& s) {
 /// A changeset's encoding (vectors have one order, so `doc::encode` is canonical here).
 inline std::string canonical(const resync::doc::Changeset& ops) {
     std::string out;
-    resync::detail::BinaryWriter w(out);
+    resync::ByteWriter w(out);
     resync::doc::encode(w, ops);
     return out;
 }
 
 /// A backup's canonical encoding: `backup_format::encode` with the state made canonical.
-inline std::string canonical(const resync::BackupContents& b) {
+inline std::string canonical(const resync::BackupContents<resync::doc::Model>& b) {
     std::string out;
-    resync::detail::BinaryWriter w(out);
+    resync::ByteWriter w(out);
     w.i64(b.created_at_ms);
     resync::detail::encode(w, b.sync_state);
     resync::detail::encode(w, b.trigger);

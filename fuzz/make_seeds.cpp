@@ -12,8 +12,11 @@
 #include "fuzz_support.hpp"
 
 #include <resync/backup/file_format.hpp>
+#include <resync/doc/model.hpp>
+#include <resync/protocol.hpp>
+#include <resync/wire/codec.hpp>
 #include <resync/detail/atomic_file.hpp>
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/detail/sync_state_codec.hpp>
 #include <resync/doc/codec.hpp>
@@ -174,20 +177,20 @@ void snapshot_seeds() {
 void sync_state_seeds() {
     for (bool pending : {false, true}) {
         std::string bytes;
-        resync::detail::BinaryWriter w(bytes);
+        resync::ByteWriter w(bytes);
         resync::detail::encode(w, sync_state(pending));
         resync::detail::encode(w, pending ? trigger() : resync::ResetTrigger{});
         write_seed("sync_state", pending ? "pending" : "no-pending", bytes);
     }
     std::string zero;
-    resync::detail::BinaryWriter w(zero);
+    resync::ByteWriter w(zero);
     resync::detail::encode(w, resync::SyncState{});
     resync::detail::encode(w, resync::ResetTrigger{});
     write_seed("sync_state", "default", zero);
 }
 
 void backup_seeds() {
-    resync::BackupContents b;
+    resync::BackupContents<resync::doc::Model> b;
     write_framed_seeds("backup_file", "empty", resync::backup_format::encode(b));
     b.created_at_ms = 1700000000123;
     b.sync_state = sync_state(false);
@@ -239,6 +242,41 @@ void memory_store_seeds() {
     write_framed_seeds("memory_store_file", "after-reset", saved(reset));
 }
 
+/// One frame of each of the nine protocol messages, and a stream of all of them (control byte 0:
+/// as given; byte 1: cut seed).
+void wire_seeds() {
+    namespace protocol = resync::protocol;
+    using Op = doc::Operation;
+    resync::LocalChangeset<Op> cs{3, 0, {doc::CreateObject{"c", "k"}, doc::SetField{"c", "k", "f", std::string("v\0w", 3)}}};
+    protocol::FreshRequest fresh_request{7, 64, {5, 99}, 8, 1024, {1, 2, 3}};
+    protocol::FreshChunk chunk;
+    chunk.position = {5, 99};
+    chunk.new_ident = 8;
+    chunk.total_bytes = 10;
+    chunk.bytes = "0123456789";
+    chunk.probes = {protocol::Probe{1, true, 7, 1, false}, protocol::Probe{2, false, 0, 0, true}};
+    protocol::Download<Op> download{7, {1, 11}, {2, 22}, {resync::RemoteChangeset<Op>{2, 22, 7, 3, cs.ops}}};
+    const std::string frames[] = {
+        resync::wire::encode<doc::Model>(protocol::ClientMessage<Op>(protocol::Hello{7, {1, 11}, 2, 3, 1})),
+        resync::wire::encode<doc::Model>(protocol::ClientMessage<Op>(protocol::Upload<Op>{7, {1, 11}, {cs}})),
+        resync::wire::encode<doc::Model>(protocol::ClientMessage<Op>(protocol::Pull{7, {1, 11}, 256})),
+        resync::wire::encode<doc::Model>(protocol::ClientMessage<Op>(fresh_request)),
+        resync::wire::encode<doc::Model>(protocol::ServerMessage<Op>(protocol::Welcome{7, {2, 22}, 11, 1, 9, 1})),
+        resync::wire::encode<doc::Model>(protocol::ServerMessage<Op>(download)),
+        resync::wire::encode<doc::Model>(protocol::ServerMessage<Op>(protocol::UploadAck{7, 3, {{3, 2}}})),
+        resync::wire::encode<doc::Model>(protocol::ServerMessage<Op>(chunk)),
+        resync::wire::encode<doc::Model>(protocol::ServerMessage<Op>(
+            resync::ServerError{209, resync::ServerAction::reset, "the server was restored"})),
+    };
+    std::string stream;
+    int n = 0;
+    for (const auto& f : frames) {
+        write_seed("wire_codec", "message-" + std::to_string(n++), "\x00\x00"s + f);
+        stream += f;
+    }
+    write_seed("wire_codec", "stream", "\x00\x07"s + stream);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -252,6 +290,7 @@ int main(int argc, char** argv) {
     sync_state_seeds();
     backup_seeds();
     memory_store_seeds();
+    wire_seeds();
     std::printf("make_seeds: wrote %d seeds to %s\n", written, out_dir.c_str());
     return 0;
 }

@@ -6,7 +6,7 @@
 // see fuzz_support.hpp (byte 0 bit 0: frame the rest as a payload).
 #include "fuzz_support.hpp"
 
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/error.hpp>
 #include <resync/memory_store.hpp>
 
@@ -42,7 +42,7 @@ struct Scratch {
         const auto bytes = resync::detail::read_file(empty);
         RESYNC_FUZZ_CHECK(bytes && bytes->size() >= resync::detail::frame_header_size);
         magic = bytes->substr(0, 8);
-        resync::detail::BinaryReader r(std::string_view(*bytes).substr(8));
+        resync::ByteReader r(std::string_view(*bytes).substr(8));
         version = r.u32();
     }
     ~Scratch() {
@@ -59,7 +59,7 @@ const Scratch& scratch() {
 /// Everything a `MemoryStore` shows of itself, with the state and operations in canonical form.
 std::string observed(const resync::MemoryStore& s) {
     std::string out;
-    resync::detail::BinaryWriter w(out);
+    resync::ByteWriter w(out);
     resync::detail::encode(w, s.sync_state());
     w.str(resync_fuzz::canonical(s.state()));
     for (const auto& history : {s.unsynced(), s.acknowledged_after(0)}) {

@@ -7,6 +7,7 @@
 #include "fuzz_support.hpp"
 
 #include <resync/doc/codec.hpp>
+#include <resync/doc/snapshot_decoder.hpp>
 #include <resync/error.hpp>
 
 #include <cstddef>

@@ -4,7 +4,7 @@
 // decodes encodes and decodes again to an equal sync state and trigger.
 #include "fuzz_support.hpp"
 
-#include <resync/detail/binary.hpp>
+#include <resync/bytes.hpp>
 #include <resync/detail/sync_state_codec.hpp>
 
 #include <cstddef>
@@ -14,16 +14,16 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     namespace detail = resync::detail;
-    detail::BinaryReader r(std::string_view(reinterpret_cast<const char*>(data), size));
+    resync::ByteReader r(std::string_view(reinterpret_cast<const char*>(data), size));
     const auto state = detail::decode_sync_state(r);
     const auto trigger = detail::decode_trigger(r);
     if (r.failed()) return 0;
 
     std::string bytes;
-    detail::BinaryWriter w(bytes);
+    resync::ByteWriter w(bytes);
     detail::encode(w, state);
     detail::encode(w, trigger);
-    detail::BinaryReader again(bytes);
+    resync::ByteReader again(bytes);
     RESYNC_FUZZ_CHECK(detail::decode_sync_state(again) == state);
     RESYNC_FUZZ_CHECK(detail::decode_trigger(again) == trigger);
     RESYNC_FUZZ_CHECK(!again.failed() && again.at_end());

@@ -26,7 +26,6 @@ enum class errc {
     backup_missing,           ///< the backup file a waiting manual reset relies on is gone
     backup_directory_unsafe,  ///< the backup directory is a symlink, not ours, or open to others
     no_backup_directory,      ///< a reset must keep operations in a file and no directory is named
-    nowhere_to_keep,          ///< a reset would discard operations that nothing durable holds
     // --- store and policies ---
     store_failure,            ///< the store refused or failed a transaction
     policy_failure,           ///< a reset policy failed or threw; the reset was abandoned
@@ -93,10 +92,6 @@ public:
             return "this reset must keep local changes in a backup file, and no directory is named "
                    "for it; nothing was discarded. Set SessionOptions::backup_directory (or "
                    "backup::File{dir}) to a durable directory of the application's";
-        case errc::nowhere_to_keep:
-            return "this reset would discard unsynced local changes that no backup file or "
-                   "quarantine holds; nothing was discarded. Name a backup directory, use a store "
-                   "with a quarantine, or opt out with SessionOptions::discard_unkept";
         case errc::store_failure:
             return "the store failed a transaction; it was rolled back and the local data is "
                    "unchanged. See the store's own error for the cause";

@@ -558,4 +558,32 @@ TEST_CASE("a snapshot in pieces cut short, altered, extended or of another kind 
     check_pieces_decode_as_whole(framed(hostile));
 }
 
+TEST_CASE("a snapshot whose header announces a huge size cannot make an object count drive an allocation",
+          "[doc][codec][snapshot][hostile][fuzz]") {
+    // Found by the snapshot fuzzer: the object count was bounded by the size the header
+    // announces, not by the bytes at hand, and a collection "holding" 2^40 objects reserved room
+    // for them.
+    std::string payload;
+    ByteWriter w(payload);
+    w.u64(1);
+    w.str("c");
+    w.u64(std::uint64_t{1} << 40);
+    w.str("k");
+    w.u64(0);
+    std::string bytes(doc::snapshot_magic);
+    ByteWriter h(bytes);
+    h.u32(doc::snapshot_format);
+    h.u64(std::uint64_t{1} << 44);
+    h.u32(0);
+    bytes += payload;
+    std::optional<resync::Result<doc::State>> r;
+    REQUIRE_NOTHROW(r.emplace(doc::decode_snapshot(bytes)));
+    REQUIRE_FALSE(r->has_value());
+    CHECK(r->error() == errc::fresh_copy_truncated);
+    // The twin: a true size and count decode.
+    doc::State one;
+    one.collections["c"]["k"];
+    CHECK(doc::decode_snapshot(doc::encode_snapshot(one)).value() == one);
+}
+
 } // namespace RESYNC_TEST_FILE

@@ -21,6 +21,13 @@
 #include <variant>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using namespace resync;
 using namespace wire_test;
 
@@ -501,3 +508,5 @@ TEST_CASE("Every wire error has a message that says what happened and what to do
     for (int v = 1; v <= last; ++v) CHECK(seen.insert(make_error_code(static_cast<errc>(v)).message()).second);
     CHECK(seen.size() == static_cast<std::size_t>(last));
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -19,6 +19,13 @@
 #include <string_view>
 #include <vector>
 
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
 using namespace resync;
 using namespace wire_test;
 
@@ -238,3 +245,5 @@ TEST_CASE("A damaged body passes the frame reader and is caught by the decoder's
     REQUIRE(f);
     CHECK(wire::decode_client<doc::Model>(*f).error() == errc::wire_corrupt);
 }
+
+} // namespace RESYNC_TEST_FILE

@@ -70,7 +70,10 @@ public:
                 auto [it, inserted] = state_.collections.try_emplace(std::move(name));
                 if (!inserted) return damage(); // a collection named twice
                 current_ = &it->second;
-                current_->reserve(static_cast<std::size_t>(objects));
+                // Room for what the bytes at hand can hold: a hostile size in the header must not
+                // make a count drive the allocation.
+                const std::uint64_t at_hand = (buffer_.size() - pos_) / (8 + 8);
+                current_->reserve(static_cast<std::size_t>(std::min<std::uint64_t>(objects, at_hand)));
                 objects_left_ = objects;
                 --collections_left_;
             } else {
