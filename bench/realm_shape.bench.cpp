@@ -18,6 +18,7 @@
 #include "support/bench.hpp"
 #include "support/workload.hpp"
 
+#include <resync/doc.hpp>
 #include <resync/memory_store.hpp>
 #include <resync/strategy/discard_unsynced.hpp>
 #include <resync/strategy/recover.hpp>
