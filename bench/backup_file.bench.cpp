@@ -86,12 +86,12 @@ void backup(benchmark::State& state) {
 
         state.PauseTiming();
         if (!path) return resync_bench::fail(state, "the backup failed: " + path.error().message());
-        auto back = resync::restore_backup(*path);
+        auto back = resync::restore_backup(path->location);
         if (!back || back->state.object_count() != n || back->unsynced.size() != 10)
             return resync_bench::fail(state, "the backup does not read back as the store it was taken from");
         std::error_code ec;
-        bytes = fs::file_size(*path, ec);
-        fs::remove(*path, ec);
+        bytes = fs::file_size(path->location, ec);
+        fs::remove(path->location, ec);
         state.ResumeTiming();
     }
     state.counters["file_MB"] = static_cast<double>(bytes) / 1e6;
@@ -108,9 +108,9 @@ void write_fsync(benchmark::State& state) {
         if (!store) return resync_bench::fail(state, "the store refused the set-up");
         auto path = resync::backup::File{dir.path}.backup(*store, rollback(), {});
         if (!path) return resync_bench::fail(state, "the reference backup failed");
-        bytes = read_file(*path);
+        bytes = read_file(path->location);
         std::error_code ec;
-        fs::remove(*path, ec);
+        fs::remove(path->location, ec);
     }
     const std::string target = (dir.path / "plain").string();
     for (auto _ : state) {

@@ -19,6 +19,7 @@
 #include "support/workload.hpp"
 
 #include <resync/memory_store.hpp>
+#include <resync/recover/document_rules.hpp>
 #include <resync/recover/rebase.hpp>
 #include <resync/reset_commit.hpp>
 
