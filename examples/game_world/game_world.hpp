@@ -176,7 +176,10 @@ public:
         return next_version_++;
     }
     const resync::SyncState& sync_state() const noexcept { return sync_; }
-    std::error_code write_sync_state(const resync::SyncState& s) { return sync_ = s, std::error_code{}; }
+    std::error_code write_sync_state(const resync::SyncState& s) {
+        sync_ = s; // a game that saves to disk makes this durable before it returns
+        return {};
+    }
     World export_snapshot() const { return world_; }
     const World& live_view() const noexcept { return world_; }
     const std::vector<resync::QuarantinedOperation<Op>>& quarantined() const noexcept { return quarantine_; }
@@ -230,7 +233,6 @@ public:
         for (auto& q : c.quarantine) quarantine_.push_back(std::move(q));
         return next; // the world before the reset
     }
-
 private:
     static constexpr std::size_t retention = 1024;
     bool mine(const resync::RemoteChangeset<Op>& e) const { return e.origin && e.origin == sync_.client_ident; }
@@ -266,7 +268,6 @@ private:
 struct GameRules {
     using operation_type = Op;
     using Outcome = resync::recover::RuleOutcome<Op>;
-
     /// One recovery's scratch space: the fresh copy with what was kept so far applied.
     struct Context { World now; const World* fresh; };
     /// These rules need no before-state: the fresh copy decides everything.
@@ -278,10 +279,9 @@ struct GameRules {
             return drop("the server's position wins; a move made offline is not replayed");
         const std::int32_t have = c.now.count(op.entity, op.item);
         if (op.kind == Op::inventory_remove && op.value > 0 && have == 0) return drop("the server holds none of it");
-        if (op.kind == Op::inventory_remove && op.value > have) {
+        if (op.kind == Op::inventory_remove && op.value > have)
             return keep(c, {op.kind, op.entity, op.pos, have, op.item}, resync::OperationFate::transformed,
                         "used up more than the server holds: clamped to " + std::to_string(have));
-        }
         return keep(c, op);
     }
 private:
