@@ -154,6 +154,17 @@ constexpr bool rules_fit() {
     else return true;
 }
 
+/// A recovery policy that re-applies the acknowledged changes a restored server lost
+/// (`recover::RebaseAll`) finds them in the store's retained history: without it, it would find
+/// none and lose them silently, promising what it cannot do.
+template <class R, class S>
+constexpr bool finds_lost_acknowledged() {
+    if constexpr (requires { R::includes_lost_acknowledged; })
+        return !R::includes_lost_acknowledged || store_requirements::keeps_acknowledged_history<S>;
+    else
+        return true;
+}
+
 template <class P, class S>
 constexpr bool check_policy() {
     if constexpr (!requires {
@@ -188,6 +199,11 @@ constexpr bool check_policy() {
                       "the recovery policy must provide `static constexpr ResetMode mode` and "
                       "`Result<Recovered<operation_type>> recover(const Store&, const snapshot_type&, "
                       "const ResetTrigger&, const std::vector<LocalChangeset<operation_type>>&) const`");
+        static_assert(finds_lost_acknowledged<typename P::recovery_type, S>(), RESYNC_SESSION_PREFIX
+                      "the recovery policy re-applies acknowledged changes a restored server lost (recover::RebaseAll, "
+                      "RecoverAll) and needs a store that keeps them: declare cap::acknowledged_history and provide "
+                      "`std::vector<resync::LocalChangeset<operation_type>> acknowledged_after(std::uint64_t) const`, "
+                      "or recover with recover::Rebase (RecoverOrDiscard)");
         static_assert(ReplayPolicy<typename P::replay_type, operation_of<S>>, RESYNC_SESSION_PREFIX
                       "the replay policy must provide `prepare(std::vector<LocalChangeset<operation_type>>)` and "
                       "`max_changesets_per_upload()`");
@@ -205,7 +221,7 @@ constexpr bool check_policy() {
                           "detection(), backup(), discard(), recovery(), replay(), execution() and fallback() "
                           "returning its models; compose one with resync::Strategy<...>");
         }
-        return ResetPolicy<P, S>;
+        return ResetPolicy<P, S> && finds_lost_acknowledged<typename P::recovery_type, S>();
     }
 }
 
