@@ -13,6 +13,7 @@
 #include <boost/hana/type.hpp>
 #include <cassert>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <compare>
 #include <concepts>
@@ -21,12 +22,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <dirent.h>
 #include <exception>
 #include <fcntl.h>
 #include <functional>
 #include <initializer_list>
 #include <iterator>
+#include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>

@@ -1,9 +1,11 @@
 #pragma once
 /// \file
 /// The shipped document model (`resync::doc`: collections -> objects by primary key -> fields)
-/// and everything made for it: `doc::Model`, `MemoryStore`, `recover::DocumentRules`,
-/// `replay::Squash`, and the recovering strategies with the document rules
-/// (`doc::RecoverOrDiscard` is `RecoverOrDiscard<recover::DocumentRules>`).
+/// and everything made for it: `doc::Model`, `MemoryStore`, `recover::DocumentRules`, and the
+/// recovering strategies with the document rules (`doc::RecoverOrDiscard` is
+/// `RecoverOrDiscard<recover::DocumentRules>`). `replay::Squash`, which coalesces document
+/// operations with range-v3's views, is included on its own (`<resync/replay/squash.hpp>`), so
+/// that only the translation units that use it pay for range-v3.
 
 #include <resync/doc/codec.hpp>
 #include <resync/doc/describe.hpp>
@@ -15,7 +17,6 @@
 #include <resync/doc/writer.hpp>
 #include <resync/memory_store.hpp>
 #include <resync/recover/document_rules.hpp>
-#include <resync/replay/squash.hpp>
 #include <resync/strategy/recover.hpp>
 
 namespace resync::doc {
