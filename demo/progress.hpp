@@ -26,13 +26,14 @@ public:
     void finish();
 
 private:
-    void show(const std::string& label, std::uint64_t done, std::uint64_t total, bool bytes);
+    void show(const std::string& label, std::uint64_t done, std::uint64_t total, bool bytes, std::uint64_t objects);
+    std::string objects_words() const;
     void end_line();
 
     std::ostream& out_;
     bool bars_;
     std::string label_;            ///< the step shown now (empty: none)
-    std::uint64_t done_ = 0, total_ = 0;
+    std::uint64_t done_ = 0, total_ = 0, objects_ = 0;
     bool bytes_ = false;
     int drawn_permille_ = -1;      ///< what the bar last showed, so it is redrawn only on change
     std::chrono::steady_clock::time_point started_{};

@@ -11,8 +11,12 @@ namespace resync_demo {
 
 namespace {
 
-/// Operations listed one by one; beyond that, counts only.
-constexpr std::size_t operations_listed = 8;
+/// Operations listed one by one, per fate; beyond that, counts only.
+constexpr std::size_t listed_per_fate = 3;
+
+std::string counted(std::size_t n, const std::string& thing) {
+    return std::to_string(n) + " " + thing + (n == 1 ? "" : "s");
+}
 
 std::string fixed(double v, int decimals) {
     char buffer[64];
@@ -34,10 +38,9 @@ void print_reset(std::ostream& out, const resync::ResetReport& r, std::size_t nu
     t.row({"mode", mode + " (attempt " + std::to_string(r.attempt) + ")"});
     t.row({"backed up", backup_words(r)});
     if (!r.keeping_location.empty()) t.row({"also kept in", r.keeping_location});
-    t.row({"unsynced", std::to_string(r.unsynced_changesets) + " changesets, " + std::to_string(r.unsynced_operations) +
-                           " operations"});
+    t.row({"unsynced", counted(r.unsynced_changesets, "changeset") + ", " + counted(r.unsynced_operations, "operation")});
     if (r.lost_acknowledged)
-        t.row({"lost by the server", std::to_string(r.lost_acknowledged) + " acknowledged changesets"});
+        t.row({"lost by the server", counted(r.lost_acknowledged, "acknowledged changeset")});
     t.row({"objects", count_of(r.objects_before) + " before, " + count_of(r.objects_after) + " after"});
     if (r.fresh_copy_bytes) t.row({"fresh copy", std::to_string(r.fresh_copy_bytes) + " bytes"});
     if (r.diff)
@@ -54,21 +57,25 @@ void print_reset(std::ostream& out, const resync::ResetReport& r, std::size_t nu
         for (auto f : all_fates)
             if (auto n = r.count(f)) fates.row({std::string(resync::to_string(f)), std::to_string(n), meaning(f)});
         fates.print(out, 4);
+        // The first few of each fate but `recovered`, with their reasons.
         std::size_t listed = 0, others = 0;
         TextTable ops({"changeset#op", "operation", "fate", "reason"});
-        for (const auto& op : r.operations) {
-            if (op.fate == resync::OperationFate::recovered) continue;
-            if (listed == operations_listed) {
-                ++others;
-                continue;
+        for (auto f : all_fates) {
+            if (f == resync::OperationFate::recovered) continue;
+            std::size_t of_this_fate = 0;
+            for (const auto& op : r.operations) {
+                if (op.fate != f) continue;
+                if (of_this_fate++ == listed_per_fate) {
+                    others += r.count(f) - listed_per_fate;
+                    break;
+                }
+                ++listed;
+                ops.row({"v" + std::to_string(op.client_version) + "#" + std::to_string(op.index), op.what,
+                         std::string(resync::to_string(f)), op.reason});
             }
-            ++listed;
-            ops.row({"v" + std::to_string(op.client_version) + "#" + std::to_string(op.index), op.what,
-                     std::string(resync::to_string(op.fate)), op.reason});
         }
         if (listed) {
-            out << "\n    the first " << (others ? std::to_string(listed) + " " : std::string())
-                << "not replayed as written:\n";
+            out << "\n    " << (others ? "the first few of each fate " : std::string("those ")) << "not replayed as written:\n";
             ops.print(out, 4);
             if (others) out << "    ... and " << others << " more (--json lists every one)\n";
         } else {

@@ -40,12 +40,13 @@ public:
             line(header_);
             std::size_t total = 0;
             for (std::size_t i = 0; i < width.size(); ++i) total += width[i] + (i + 1 < width.size() ? 2 : 0);
-            out << std::string(indent, ' ') << std::string(total, '-') << '\n';
+            out << std::string(indent, ' ') << std::string(std::min(total, max_rule), '-') << '\n';
         }
         for (const auto& r : rows_) line(r);
     }
 
 private:
+    static constexpr std::size_t max_rule = 96;
     std::vector<std::string> header_;
     std::vector<std::vector<std::string>> rows_;
 };
