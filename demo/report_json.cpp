@@ -6,6 +6,7 @@
 
 #include <ostream>
 #include <string>
+#include <string_view>
 
 namespace resync_demo {
 
@@ -15,6 +16,15 @@ using nlohmann::json;
 
 /// The schema's version: bumped on any change that is not an addition.
 constexpr int format_version = 1;
+
+/// A name of the library's (`to_string`) as a JSON value: spaces become underscores
+/// ("lost on server" -> "lost_on_server").
+std::string name(std::string_view words) {
+    std::string s(words);
+    for (char& c : s)
+        if (c == ' ') c = '_';
+    return s;
+}
 
 json position(const resync::ServerPosition& p) { return {{"version", p.version}, {"salt", p.salt}}; }
 
@@ -27,9 +37,9 @@ json trigger(const resync::ResetTrigger& t) {
     json server_error = nullptr;
     if (t.server_error.code != 0)
         server_error = {{"code", t.server_error.code},
-                        {"action", resync::to_string(t.server_error.action)},
+                        {"action", name(resync::to_string(t.server_error.action))},
                         {"message", t.server_error.message}};
-    return {{"reason", resync::to_string(t.reason)},
+    return {{"reason", name(resync::to_string(t.reason))},
             {"why", why(t)},
             {"recovery_allowed", t.recovery_allowed},
             {"server_error", server_error},
@@ -43,26 +53,26 @@ json trigger(const resync::ResetTrigger& t) {
 
 json report(const resync::ResetReport& r) {
     json fates = json::object();
-    for (auto f : all_fates) fates[std::string(resync::to_string(f))] = r.count(f);
+    for (auto f : all_fates) fates[name(resync::to_string(f))] = r.count(f);
     json operations = json::array();
     for (const auto& op : r.operations)
         operations.push_back({{"client_version", op.client_version},
                               {"index", op.index},
                               {"what", op.what},
-                              {"fate", resync::to_string(op.fate)},
+                              {"fate", name(resync::to_string(op.fate))},
                               {"reason", op.reason}});
     json phase_ms = json::object();
-    for (auto p : all_phases) phase_ms[std::string(resync::to_string(p))] = milliseconds(r.time_in(p));
+    for (auto p : all_phases) phase_ms[name(resync::to_string(p))] = milliseconds(r.time_in(p));
     json error = nullptr;
     if (r.error) error = {{"category", r.error.category().name()}, {"code", r.error.value()}, {"message", r.error.message()}};
     json diff = nullptr;
     if (r.diff)
         diff = {{"created", r.diff->created}, {"updated", r.diff->updated}, {"erased", r.diff->erased},
                 {"unchanged", r.diff->unchanged}};
-    return {{"outcome", resync::to_string(r.outcome)},
+    return {{"outcome", name(resync::to_string(r.outcome))},
             {"trigger", trigger(r.trigger)},
-            {"mode_requested", resync::to_string(r.mode_requested)},
-            {"mode_used", resync::to_string(r.mode_used)},
+            {"mode_requested", name(resync::to_string(r.mode_requested))},
+            {"mode_used", name(resync::to_string(r.mode_used))},
             {"attempt", r.attempt},
             {"resumed", r.resumed},
             {"backup", {{"location", r.backup_location}, {"keeping_location", r.keeping_location}, {"words", backup_words(r)}}},
@@ -74,7 +84,7 @@ json report(const resync::ResetReport& r) {
             {"fresh_copy_bytes", r.fresh_copy_bytes},
             {"diff", diff},
             {"error", error},
-            {"failed_phase", r.failed_phase ? json(resync::to_string(*r.failed_phase)) : json(nullptr)},
+            {"failed_phase", r.failed_phase ? json(name(resync::to_string(*r.failed_phase))) : json(nullptr)},
             {"detail", r.detail},
             {"fates", fates},
             {"operations", operations},
@@ -112,7 +122,7 @@ void print_json(std::ostream& out, const World& w, const Run& run, const Check& 
                   {"backup_dir", o.backup_dir}, {"run_backup_dir", w.backup_dir.string()}}},
                 {"story", w.story},
                 {"session_errors", run.errors},
-                {"final_state", resync::to_string(run.final_state)},
+                {"final_state", name(resync::to_string(run.final_state))},
                 {"timed_out", run.timed_out},
                 {"resets", resets},
                 {"check", check_json(check)}};
