@@ -28,8 +28,10 @@ resync::SessionOptions session_options(const World& w) {
     // 5 min) so that a storm runs its course in about a second.
     o.backoff_base_ms = 100;
     o.backoff_max_ms = 1000;
-    // Chunks of about a fortieth of the copy, so that its download shows as progress.
-    o.fresh_chunk_bytes = static_cast<std::uint32_t>(std::clamp<std::size_t>(w.options.objects, 4096, 64 * 1024));
+    // A fresh copy takes some 80 bytes per object: chunks of 2 bytes per object make about forty
+    // of them, so that the download shows as progress (4 KiB at least; the server's limit, 64 KiB,
+    // at most).
+    o.fresh_chunk_bytes = static_cast<std::uint32_t>(std::clamp<std::size_t>(2 * w.options.objects, 4096, 64 * 1024));
     return o;
 }
 
