@@ -1,14 +1,19 @@
-# The find_package consumer test: install this build into a fresh prefix, then configure, build
-# and run tests/consumer against that prefix alone. Used as
+# The consumer tests: tests/consumer built the four ways a user's project takes resync, then run.
 #
-#   cmake -DBINARY_DIR=<our build dir> -DCONSUMER_SOURCE=<tests/consumer> -DWORK_DIR=<scratch>
-#         -DGENERATOR=<generator> -DCXX_COMPILER=<c++> [-DCONFIG=<Debug|...>] -P ConsumerTest.cmake
+#   MODE=find_package    install this build into a fresh prefix; find_package(resync) in it alone
+#   MODE=subdirectory    add_subdirectory(<resync source>)
+#   MODE=fetchcontent    FetchContent_Declare(resync SOURCE_DIR <resync source>) - a local path
+#   MODE=pkg-config      install into a fresh prefix; compile by hand with `pkg-config --cflags`
 #
-# Works offline: the consumer finds resync in the prefix, Boost and range-v3 on the system.
+#   cmake -DMODE=<mode> -DBINARY_DIR=<our build dir> -DSOURCE_DIR=<our source dir>
+#         -DCONSUMER_SOURCE=<tests/consumer> -DWORK_DIR=<scratch> -DGENERATOR=<generator>
+#         -DCXX_COMPILER=<c++> [-DCONFIG=<Debug|...>] -P ConsumerTest.cmake
+#
+# Works offline: resync comes from the prefix or the source tree, Boost and range-v3 from the system.
 
 cmake_minimum_required(VERSION 3.25)
 
-foreach(var BINARY_DIR CONSUMER_SOURCE WORK_DIR GENERATOR CXX_COMPILER)
+foreach(var MODE BINARY_DIR SOURCE_DIR CONSUMER_SOURCE WORK_DIR GENERATOR CXX_COMPILER)
     if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
         message(FATAL_ERROR "ConsumerTest.cmake: -D${var}=... is required")
     endif()
@@ -32,8 +37,65 @@ function(step what)
     endif()
 endfunction()
 
+function(run_consumer)
+    set(exe "${build}/resync_consumer")
+    if(NOT EXISTS "${exe}" AND EXISTS "${build}/${CONFIG}/resync_consumer${CMAKE_EXECUTABLE_SUFFIX}")
+        set(exe "${build}/${CONFIG}/resync_consumer")
+    endif()
+    step("run" "${exe}")
+endfunction()
+
+if(MODE STREQUAL "subdirectory" OR MODE STREQUAL "fetchcontent")
+    step("configure (${MODE})"
+        "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE}" -B "${build}" -G "${GENERATOR}"
+        "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
+        "-DCMAKE_BUILD_TYPE=${CONFIG}"
+        "-DRESYNC_CONSUMER_MODE=${MODE}"
+        "-DRESYNC_SOURCE_DIR=${SOURCE_DIR}"
+        -DFETCHCONTENT_FULLY_DISCONNECTED=ON)
+    step("build" "${CMAKE_COMMAND}" --build "${build}" --config "${CONFIG}")
+    run_consumer()
+    message(STATUS "consumer: resync by ${MODE} works")
+    return()
+endif()
+
 step("install into ${prefix}"
     "${CMAKE_COMMAND}" --install "${BINARY_DIR}" --prefix "${prefix}" --config "${CONFIG}")
+
+if(MODE STREQUAL "pkg-config")
+    find_program(PKG_CONFIG NAMES pkg-config pkgconf REQUIRED)
+    # Only the prefix is searched, so an installed resync elsewhere cannot make this pass.
+    set(ENV{PKG_CONFIG_PATH} "${prefix}/share/pkgconfig")
+    set(ENV{PKG_CONFIG_LIBDIR} "${prefix}/share/pkgconfig")
+    execute_process(COMMAND "${PKG_CONFIG}" --modversion resync RESULT_VARIABLE result OUTPUT_VARIABLE version
+                    ERROR_VARIABLE errors OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT result EQUAL 0 OR NOT version MATCHES "^[0-9]+\\.[0-9]+\\.[0-9]+$")
+        message(FATAL_ERROR "consumer: pkg-config does not find resync in ${prefix}: ${errors}")
+    endif()
+    execute_process(COMMAND "${PKG_CONFIG}" --cflags resync RESULT_VARIABLE result OUTPUT_VARIABLE cflags
+                    OUTPUT_STRIP_TRAILING_WHITESPACE)
+    separate_arguments(cflags UNIX_COMMAND "${cflags}")
+    file(REAL_PATH "${prefix}/include" real_include)
+    set(points_into_prefix FALSE)
+    foreach(flag IN LISTS cflags)
+        if(flag MATCHES "^-I(.*)$")
+            file(REAL_PATH "${CMAKE_MATCH_1}" dir)
+            if(dir STREQUAL real_include)
+                set(points_into_prefix TRUE)
+            endif()
+        endif()
+    endforeach()
+    if(NOT points_into_prefix)
+        message(FATAL_ERROR "consumer: pkg-config's flags for resync (${cflags}) do not name ${prefix}/include")
+    endif()
+    file(MAKE_DIRECTORY "${build}")
+    step("compile with pkg-config's flags (${cflags})"
+        "${CXX_COMPILER}" -std=c++20 -O2 -Wall -Wextra -Wpedantic -Werror ${cflags}
+        "${CONSUMER_SOURCE}/main.cpp" -o "${build}/resync_consumer")
+    run_consumer()
+    message(STATUS "consumer: pkg-config resync ${version} from ${prefix} works")
+    return()
+endif()
 
 # Only the prefix is searched for resync: no package registry, so a stale registration of some
 # build tree cannot make this pass.
@@ -56,11 +118,5 @@ if(NOT at EQUAL 0)
 endif()
 
 step("build" "${CMAKE_COMMAND}" --build "${build}" --config "${CONFIG}")
-
-set(exe "${build}/resync_consumer")
-if(NOT EXISTS "${exe}" AND EXISTS "${build}/${CONFIG}/resync_consumer${CMAKE_EXECUTABLE_SUFFIX}")
-    set(exe "${build}/${CONFIG}/resync_consumer")
-endif()
-step("run" "${exe}")
-
+run_consumer()
 message(STATUS "consumer: find_package(resync) from ${prefix} works")

@@ -79,6 +79,18 @@ function(bracket out text)
     set(${out} "[${eq}[${text}]${eq}]" PARENT_SCOPE)
 endfunction()
 
+# The test cases not tagged [slow] also get the ctest label `quick` (`ctest -L quick`).
+execute_process(
+    COMMAND "${EXE}" --list-test-names-only "~[slow]"
+    WORKING_DIRECTORY "${WORKDIR}"
+    RESULT_VARIABLE quick_result
+    OUTPUT_VARIABLE quick_names
+    ERROR_VARIABLE quick_errors)
+if(NOT quick_result MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "Listing the quick test cases of ${EXE} failed (${quick_result}):\n${quick_errors}")
+endif()
+string(REPLACE "\r" "" quick_names "\n${quick_names}\n")
+
 bracket(exe_arg "${EXE}")
 bracket(dir_arg "${WORKDIR}")
 set(env_property "")
@@ -115,11 +127,16 @@ while(NOT output STREQUAL "")
         string(REGEX REPLACE "^\"(.*)\"$" "\\1" name "${name}")
     endif()
 
+    set(labels "unit")
+    string(FIND "${quick_names}" "\n${name}\n" quick_at)
+    if(NOT quick_at EQUAL -1)
+        set(labels "unit;quick")
+    endif()
     bracket(name_arg "${name}")
     bracket(spec_arg "${spec}")
     string(APPEND script
         "add_test(${name_arg} ${exe_arg} ${spec_arg} --warn NoTests)\n"
-        "set_tests_properties(${name_arg} PROPERTIES WORKING_DIRECTORY ${dir_arg} TIMEOUT ${TIMEOUT}${env_property})\n")
+        "set_tests_properties(${name_arg} PROPERTIES WORKING_DIRECTORY ${dir_arg} TIMEOUT ${TIMEOUT} LABELS \"${labels}\"${env_property})\n")
 endwhile()
 
 # Rewrite only on change (file(CONFIGURE) would expand `${...}` and `@...@` inside names).

@@ -39,7 +39,7 @@ constexpr std::size_t offline_ops = 5'000;
 
 TEST_CASE("a reset of 100,000 objects polled with a small budget decodes and recovers in slices no larger than the "
           "budget, and only the commit is one step",
-          "[scenario][budget][progress]") {
+          "[scenario][budget][progress][slow]") {
     resync_test::ScratchDir dir;
     Server server;
     {

@@ -140,7 +140,7 @@ std::size_t crash_and_restart(World& w, const P& policy, resync::testing::FaultP
 
 TEMPLATE_TEST_CASE("a process that ends before or after any durable step of a reset loses no offline operation and "
                    "applies none twice: the restart resumes the interrupted attempt",
-                   "[scenario][keeping][crash]", resync::Manual, resync::DiscardUnsynced, resync::doc::Recover,
+                   "[scenario][keeping][crash][slow]", resync::Manual, resync::DiscardUnsynced, resync::doc::Recover,
                    resync::doc::RecoverOrDiscard, resync::doc::RecoverAll) {
     const Cause cause = GENERATE(Cause::restore, Cause::reenable, Cause::schema);
     INFO(name(cause));

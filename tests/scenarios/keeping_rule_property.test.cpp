@@ -228,7 +228,7 @@ Outcome run_case(Rng& rng, Cause cause, std::uint64_t case_seed) {
 
 TEST_CASE("over thousands of random offline histories, causes, strategies and crash points the keeping rule holds: "
           "every offline operation is on the server once, unsynced, quarantined or in a backup file",
-          "[scenario][keeping][property]") {
+          "[scenario][keeping][property][slow]") {
     const std::uint64_t seed = 20261127;
     std::size_t cases = 5000;
     std::size_t first = 0;
