@@ -1,4 +1,5 @@
-# resync_discover_catch_tests(<target> [WORKING_DIRECTORY <dir>] [TIMEOUT <seconds>])
+# resync_discover_catch_tests(<target> [WORKING_DIRECTORY <dir>] [TIMEOUT <seconds>]
+#                             [SKIP_RETURN_CODE <code>] [LABELS <label>])
 #
 # Registers every Catch2 test case of <target> as its own ctest test, named by the test case's
 # sentence. Like catch_discover_tests() from Catch2 2.13, the list is taken from the built
@@ -15,7 +16,7 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
     set(_resync_catch_script "${CMAKE_CURRENT_LIST_FILE}")
 
     function(resync_discover_catch_tests target)
-        cmake_parse_arguments(PARSE_ARGV 1 arg "" "WORKING_DIRECTORY;TIMEOUT" "")
+        cmake_parse_arguments(PARSE_ARGV 1 arg "" "WORKING_DIRECTORY;TIMEOUT;SKIP_RETURN_CODE;LABELS" "")
         if(NOT arg_WORKING_DIRECTORY)
             set(arg_WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
         endif()
@@ -32,6 +33,8 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
                 "-DOUT=${tests_file}"
                 "-DWORKDIR=${arg_WORKING_DIRECTORY}"
                 "-DTIMEOUT=${arg_TIMEOUT}"
+                "-DSKIP_RETURN_CODE=${arg_SKIP_RETURN_CODE}"
+                "-DLABELS=${arg_LABELS}"
                 -P "${_resync_catch_script}"
             VERBATIM)
 
@@ -110,9 +113,16 @@ while(NOT output STREQUAL "")
 
     bracket(name_arg "${name}")
     bracket(spec_arg "${spec}")
+    set(extra "")
+    if(SKIP_RETURN_CODE)
+        string(APPEND extra " SKIP_RETURN_CODE ${SKIP_RETURN_CODE}")
+    endif()
+    if(LABELS)
+        string(APPEND extra " LABELS ${LABELS}")
+    endif()
     string(APPEND script
         "add_test(${name_arg} ${exe_arg} ${spec_arg} --warn NoTests)\n"
-        "set_tests_properties(${name_arg} PROPERTIES WORKING_DIRECTORY ${dir_arg} TIMEOUT ${TIMEOUT})\n")
+        "set_tests_properties(${name_arg} PROPERTIES WORKING_DIRECTORY ${dir_arg} TIMEOUT ${TIMEOUT}${extra})\n")
 endwhile()
 
 # Rewrite only on change (file(CONFIGURE) would expand `${...}` and `@...@` inside names).
