@@ -82,7 +82,7 @@ void backup(benchmark::State& state) {
     const auto trigger = rollback();
     std::uintmax_t bytes = 0;
     for (auto _ : state) {
-        auto path = policy.backup(*store, trigger);
+        auto path = policy.backup(*store, trigger, {});
 
         state.PauseTiming();
         if (!path) return resync_bench::fail(state, "the backup failed: " + path.error().message());
@@ -106,7 +106,7 @@ void write_fsync(benchmark::State& state) {
     {
         auto store = make_store(n);
         if (!store) return resync_bench::fail(state, "the store refused the set-up");
-        auto path = resync::backup::File{dir.path}.backup(*store, rollback());
+        auto path = resync::backup::File{dir.path}.backup(*store, rollback(), {});
         if (!path) return resync_bench::fail(state, "the reference backup failed");
         bytes = read_file(*path);
         std::error_code ec;

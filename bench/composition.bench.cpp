@@ -14,6 +14,7 @@
 #include "support/bench.hpp"
 #include "support/workload.hpp"
 
+#include <resync/doc.hpp>
 #include <resync/concepts/transport.hpp>
 #include <resync/memory_store.hpp>
 #include <resync/strategy/recover.hpp>

@@ -139,7 +139,7 @@ void import(benchmark::State& state) {
         heap::reset_peak();
         state.ResumeTiming();
 
-        auto fresh = store->decode_snapshot(f.fresh_bytes);
+        auto fresh = resync::doc::decode_snapshot(f.fresh_bytes);
         if (!fresh) return resync_bench::fail(state, "the snapshot did not decode");
         resync::SyncState s = resync_bench::synced_state();
         s.client_ident = resync_bench::new_ident;

@@ -18,6 +18,7 @@
 #include "support/bench.hpp"
 #include "support/workload.hpp"
 
+#include <resync/doc.hpp>
 #include <resync/memory_store.hpp>
 #include <resync/strategy/discard_unsynced.hpp>
 #include <resync/strategy/recover.hpp>
@@ -107,7 +108,7 @@ void import(benchmark::State& state, Case c) {
         state.PauseTiming();
         auto store = std::make_unique<MemoryStore>(7);
         state.ResumeTiming();
-        auto fresh = store->decode_snapshot(f.fresh_bytes);
+        auto fresh = resync::doc::decode_snapshot(f.fresh_bytes);
         if (!fresh) return resync_bench::fail(state, "the snapshot did not decode");
         auto old = store->commit_reset(resync::ResetCommit<resync::doc::State, resync::doc::Operation>{
             std::move(*fresh), {}, resync_bench::synced_state(), {}});

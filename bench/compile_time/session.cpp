@@ -4,6 +4,7 @@
 // deps_only.cpp (target: at most 1 s more). session_with_test_server.cpp is the same session
 // over the testing kit's loopback transport and server (informative).
 
+#include <resync/doc.hpp>
 #include <resync/resync.hpp>
 
 #include <cstdint>

@@ -3,6 +3,7 @@
 // use it. `bench/report` times it next to the session/deps-only pair, with no target: the
 // testing kit is not what a user's application compiles.
 
+#include <resync/doc.hpp>
 #include <resync/resync.hpp>
 #include <resync/testing/loopback.hpp>
 #include <resync/testing/server.hpp>

@@ -8,6 +8,7 @@
 #include <resync/sync_state.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace resync {
@@ -24,6 +25,21 @@ struct ResetCommit {
     SyncState sync_state;
     /// Operations recovery dropped, to add to the store's quarantine (stores that keep one).
     std::vector<QuarantinedOperation<Op>> quarantine{};
+};
+
+/// What a reset commits from a store's own staging (`cap::fresh_copy_staging`): everything
+/// `ResetCommit` holds but the state, which is the copy the store staged.
+template <class Op>
+struct StagedResetCommit {
+    std::vector<LocalChangeset<Op>> history;
+    SyncState sync_state;
+    std::vector<QuarantinedOperation<Op>> quarantine{};
+};
+
+/// How a commit from staging makes the live state equal to the staged copy.
+enum class CommitKind : std::uint8_t {
+    replace, ///< swap the staged copy in
+    diff,    ///< write only the objects that differ (object identity kept)
 };
 
 /// Objects written by a minimal-diff commit. `created + updated + erased` is exactly the number

@@ -153,13 +153,11 @@ public:
     std::error_code renew_backup() {
         auto record = c_.store.sync_state().pending_reset;
         if (!record || !record->awaiting_user) return errc::no_reset_pending;
-        const std::string directory = session::backup_file_directory(c_);
-        if (directory.empty()) return errc::no_backup_directory;
-        auto written = backup::write_file(c_.store, session::trigger_from(*record), directory, c_.file_hook());
-        if (!written) return written.error();
-        record->backup_path = written->path;
-        record->backup_keeps_unsynced = true;
-        record->backed_up_upto = written->covers_upto;
+        auto made = session::backup_file(c_, session::trigger_from(*record));
+        if (!made) return made.error();
+        record->backup_path = made->location;
+        record->backup_keeps_unsynced = made->keeps_unsynced;
+        record->backed_up_upto = made->covers_upto;
         if (auto ec = c_.write_record(record)) return ec;
         if (c_.request) c_.request(session::request_from(*record));
         return {};

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace resync {
 
@@ -83,6 +84,10 @@ struct PendingReset {
     ClientVersion backed_up_upto = 0;
     std::string staging_path;            ///< the file the fresh copy is staged in, if any
     std::optional<FreshCopyHeader> copy; ///< the fresh copy being staged, once its first chunk came
+    /// The acknowledged local changesets the server of that copy no longer has (by client
+    /// version), as its answers to the probes said: kept here, so a restart that resumes from
+    /// the staged copy still reports them (and RebaseAll still re-applies them).
+    std::vector<ClientVersion> lost_acknowledged;
 
     friend bool operator==(const PendingReset&, const PendingReset&) = default;
 };

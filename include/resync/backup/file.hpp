@@ -68,9 +68,16 @@ struct File {
 
     template <Store S>
     Result<BackupMade> backup(const S& store, const ResetTrigger& trigger, const BackupContext& context) const {
-        auto written = write_file(store, trigger, directory.empty() ? context.directory : directory, context.hook);
-        if (!written) return written.error();
-        return BackupMade{std::move(written->path), true, written->covers_upto};
+        const std::string& dir = directory.empty() ? context.directory : directory;
+        // A store that backs itself up (a database's own online backup) does.
+        if constexpr (store_requirements::backs_itself_up<S>) {
+            if (dir.empty()) return errc::no_backup_directory;
+            return store.back_up(dir, trigger, context.hook);
+        } else {
+            auto written = write_file(store, trigger, dir, context.hook);
+            if (!written) return written.error();
+            return BackupMade{std::move(written->path), true, written->covers_upto};
+        }
     }
 };
 

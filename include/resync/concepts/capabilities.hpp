@@ -42,6 +42,20 @@ struct diff_commit_keeping_before {};
 /// `std::string backup_directory() const`: where backup and staging files go when the
 /// application names no directory in `SessionOptions::backup_directory`.
 struct backup_directory {};
+/// The store stages a fresh copy itself - in its own durable storage, surviving a restart - and
+/// decodes it there in slices, lets the recovery rules read it through a view, and commits from
+/// it, so a reset never holds the whole state in memory (a database store):
+/// `std::optional<FreshCopyHeader> staged_copy() const`, `std::uint64_t staged_bytes() const`,
+/// `std::error_code stage_begin(const FreshCopyHeader&)`, `std::error_code stage_append(std::string_view)`,
+/// `Result<bool> stage_decode(std::size_t max_objects)`, `std::size_t staged_objects() const`,
+/// `staged_view() const`, `std::error_code stage_discard()`, and
+/// `Result<DiffStats> commit_staged_reset(StagedResetCommit<Op>&&, CommitKind)`.
+struct fresh_copy_staging {};
+/// `Result<BackupMade> back_up(const std::string& directory, const ResetTrigger&, const FileHook*) const`:
+/// the store writes its own durable backup file (its state, unsynced changes and sync state) into
+/// `directory` - a database with its own online backup - instead of `backup::write_file`
+/// exporting its whole state through the model.
+struct self_backup {};
 } // namespace cap
 
 namespace detail {

@@ -63,6 +63,17 @@ struct BackupMade {
     ClientVersion covers_upto = 0;
 };
 
+namespace store_requirements {
+template <class S>
+concept has_self_backup = requires(const S& s, const std::string& dir, const ResetTrigger& t, const FileHook* hook) {
+    { s.back_up(dir, t, hook) } -> std::same_as<Result<BackupMade>>;
+};
+/// Writes its own durable backup file (`cap::self_backup`): `backup::File` and the session's
+/// manual backups use it instead of exporting the whole state through the model.
+template <class S>
+concept backs_itself_up = declares_capability<S, cap::self_backup> && has_self_backup<S>;
+} // namespace store_requirements
+
 namespace detection_requirements {
 template <class D>
 concept inspects_welcome = requires(const D& d, const SyncState& s, const protocol::Welcome& w) {

@@ -14,8 +14,10 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -157,6 +159,24 @@ concept has_backup_directory = requires(const S& s) {
 /// Names where backup and staging files go, when the application does not.
 template <class S>
 concept names_backup_directory = declares_capability<S, cap::backup_directory> && has_backup_directory<S>;
+
+template <class S>
+concept has_fresh_copy_staging =
+    requires(S& s, const S& cs, const FreshCopyHeader& h, std::string_view bytes, std::size_t n,
+             StagedResetCommit<operation_of<S>>&& c, CommitKind kind) {
+        { cs.staged_copy() } -> std::same_as<std::optional<FreshCopyHeader>>;
+        { cs.staged_bytes() } -> std::convertible_to<std::uint64_t>;
+        { s.stage_begin(h) } -> std::same_as<std::error_code>;
+        { s.stage_append(bytes) } -> std::same_as<std::error_code>;
+        { s.stage_decode(n) } -> std::same_as<Result<bool>>;
+        { cs.staged_objects() } -> std::convertible_to<std::size_t>;
+        cs.staged_view();
+        { s.stage_discard() } -> std::same_as<std::error_code>;
+        { s.commit_staged_reset(std::move(c), kind) } -> std::same_as<Result<DiffStats>>;
+    };
+/// Stages a fresh copy in its own durable storage and commits from it (a database store).
+template <class S>
+concept stages_fresh_copies = declares_capability<S, cap::fresh_copy_staging> && has_fresh_copy_staging<S>;
 
 } // namespace store_requirements
 

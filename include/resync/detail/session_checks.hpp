@@ -74,6 +74,14 @@ constexpr bool check_capabilities() {
                   "commit_reset_diff_keeping_before(resync::ResetCommit<snapshot_type, operation_type>&&)`");
     static_assert(!declares_capability<S, cap::backup_directory> || has_backup_directory<S>, RESYNC_SESSION_PREFIX
                   "the store declares cap::backup_directory and must provide `std::string backup_directory() const`");
+    static_assert(!declares_capability<S, cap::fresh_copy_staging> || has_fresh_copy_staging<S>, RESYNC_SESSION_PREFIX
+                  "the store declares cap::fresh_copy_staging and must provide staged_copy(), staged_bytes(), "
+                  "stage_begin(const FreshCopyHeader&), stage_append(std::string_view), stage_decode(std::size_t), "
+                  "staged_objects(), staged_view(), stage_discard() and "
+                  "commit_staged_reset(StagedResetCommit<operation_type>&&, CommitKind) (see docs/concepts.md)");
+    static_assert(!declares_capability<S, cap::self_backup> || has_self_backup<S>, RESYNC_SESSION_PREFIX
+                  "the store declares cap::self_backup and must provide `resync::Result<resync::BackupMade> "
+                  "back_up(const std::string& directory, const resync::ResetTrigger&, const resync::FileHook*) const`");
     return true;
 }
 

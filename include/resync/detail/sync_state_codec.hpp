@@ -117,6 +117,8 @@ inline void encode(ByteWriter& w, const SyncState& s) {
         w.str(p->staging_path);
         w.u8(p->copy ? 1 : 0);
         if (p->copy) encode(w, *p->copy);
+        w.u64(p->lost_acknowledged.size());
+        for (const auto v : p->lost_acknowledged) w.u64(v);
     }
 }
 
@@ -152,6 +154,8 @@ inline SyncState decode_sync_state(ByteReader& r) {
         p.backed_up_upto = r.u64();
         p.staging_path = r.str();
         if (decode_flag(r)) p.copy = decode_copy_header(r);
+        const auto lost = r.count(8);
+        for (std::uint64_t i = 0; i < lost && !r.failed(); ++i) p.lost_acknowledged.push_back(r.u64());
         s.pending_reset = std::move(p);
     }
     return s;

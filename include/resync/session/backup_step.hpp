@@ -24,19 +24,32 @@ std::string backup_file_directory(const Core<S, T, P>& c) {
     return c.backup_directory();
 }
 
-/// Writes a backup file of the store's state and unsynced changes and records it in the running
-/// attempt's record (not yet durable: the caller checkpoints).
+/// Writes a durable backup file of the store's state and unsynced changes - the store's own, when
+/// it backs itself up - into the backup file directory.
+template <class S, class T, class P>
+Result<BackupMade> backup_file(const Core<S, T, P>& c, const ResetTrigger& trigger) {
+    const std::string directory = backup_file_directory(c);
+    if (directory.empty()) return errc::no_backup_directory;
+    if constexpr (store_requirements::backs_itself_up<S>) {
+        return c.store.back_up(directory, trigger, c.file_hook());
+    } else {
+        auto written = backup::write_file(c.store, trigger, directory, c.file_hook());
+        if (!written) return written.error();
+        return BackupMade{std::move(written->path), true, written->covers_upto};
+    }
+}
+
+/// Writes a backup file and records it in the running attempt's record (not yet durable: the
+/// caller checkpoints).
 template <class S, class T, class P>
 std::error_code write_backup_file(Core<S, T, P>& c) {
     auto& r = *c.run;
-    const std::string directory = backup_file_directory(c);
-    if (directory.empty()) return errc::no_backup_directory;
-    auto written = backup::write_file(c.store, r.trigger, directory, c.file_hook());
-    if (!written) return written.error();
-    r.record.backup_path = written->path;
-    r.record.backup_keeps_unsynced = true;
-    r.record.backed_up_upto = written->covers_upto;
-    r.report.backup_location = written->path;
+    auto made = backup_file(c, r.trigger);
+    if (!made) return made.error();
+    r.record.backup_path = made->location;
+    r.record.backup_keeps_unsynced = made->keeps_unsynced;
+    r.record.backed_up_upto = made->covers_upto;
+    r.report.backup_location = made->location;
     return {};
 }
 

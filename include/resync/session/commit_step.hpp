@@ -140,7 +140,7 @@ std::optional<StepFailure> keep_what_is_not_carried(Core<S, T, P>& c,
     auto path = detail::write_new_file_durably(dir, "resync-kept-" + std::to_string(b.sync_state.client_ident),
                                                backup_format::extension, backup_format::encode<model_of<S>>(b),
                                                c.file_hook());
-    if (!path) return StepFailure{ResetPhase::commit, path.error(), "keeping the discarded operations in " + dir};
+    if (!path) return failure(ResetPhase::commit, path.error(), "keeping the discarded operations in " + dir);
     r.report.keeping_location = *path;
     for (auto& e : not_carried.entries)
         if (!e.in_backup) e.outcome->reason += " (kept in " + *path + ")";
@@ -194,6 +194,7 @@ std::optional<StepFailure> commit_step(Core<S, T, P>& c, bool& committed) {
     record.phase = ResetPhase::commit;
     record.copy.reset();
     record.staging_path.clear();
+    record.lost_acknowledged.clear();
     commit.sync_state.pending_reset = record;
     std::optional<DiscardOutcome<Snap>> outcome;
     if (auto e = c.guarded(ResetPhase::commit, errc::store_failure, [&]() -> std::error_code {

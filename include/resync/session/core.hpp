@@ -80,8 +80,9 @@ constexpr std::string_view to_string(ProgressStep s) noexcept {
 struct Progress {
     ResetPhase phase = ResetPhase::fetch; ///< the pipeline phase it belongs to
     ProgressStep step = ProgressStep::download;
-    std::uint64_t done = 0;  ///< bytes or operations done so far
-    std::uint64_t total = 0; ///< in all
+    std::uint64_t done = 0;    ///< bytes (download, decode) or operations (recover) done so far
+    std::uint64_t total = 0;   ///< in all
+    std::uint64_t objects = 0; ///< decode: objects decoded so far
 };
 
 namespace session {
@@ -115,7 +116,6 @@ struct Run {
     Stage stage = Stage::waiting;
     Staging staging;
     std::uint32_t damaged_copies = 0;            ///< damaged or refused copies in this try
-    std::vector<protocol::Probe> probes;         ///< the server's answers about acknowledged versions
     std::vector<LocalChangeset<Op>> acknowledged;///< retained acknowledged changesets, asked about
     std::vector<LocalChangeset<Op>> unsynced;    ///< unsynced changesets accounted so far
     std::vector<LocalChangeset<Op>> lost;        ///< acknowledged changesets the server no longer has
@@ -235,8 +235,9 @@ struct Core {
     void end_phase(ResetPhase p) {
         if (run) run->report.phase_time[static_cast<std::size_t>(p) - 1] += Clock::now() - run->phase_started;
     }
-    void tell_progress(ResetPhase phase, ProgressStep step, std::uint64_t done, std::uint64_t total) {
-        if (progress) progress(Progress{phase, step, done, total});
+    void tell_progress(ResetPhase phase, ProgressStep step, std::uint64_t done, std::uint64_t total,
+                       std::uint64_t objects = 0) {
+        if (progress) progress(Progress{phase, step, done, total, objects});
     }
 
     /// Objects in the live store, when it can say cheaply.

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <unistd.h>
 
@@ -28,6 +29,16 @@ struct StepFailure {
     std::string detail;
     bool fatal = false;
 };
+
+/// Whether retrying cannot get past `ec`: the application must name or fix the backup directory.
+inline bool needs_the_application(std::error_code ec) {
+    return ec == errc::no_backup_directory || ec == errc::backup_directory_unsafe;
+}
+
+/// A failure of `phase`, fatal when only the application can get past it.
+inline StepFailure failure(ResetPhase phase, std::error_code ec, std::string detail) {
+    return StepFailure{phase, ec, std::move(detail), needs_the_application(ec)};
+}
 
 /// Whether this reset asks the server about acknowledged changes: the store keeps them, and the
 /// server may have gone back within the same epoch (a rollback, a divergence, or a server that no
@@ -107,19 +118,36 @@ std::optional<StepFailure> restart_fetch(Core<S, T, P>& c, errc why, std::string
     return std::nullopt;
 }
 
-/// Opens the staging of a new copy: a file in the backup directory when one is named (so the
-/// download survives a restart), else memory; the record names the copy and the file.
+/// Takes the server's answers about acknowledged versions (with a copy's first piece): the
+/// acknowledged changesets it no longer has - no entry at their server version, or another
+/// client's there; a compacted version counts as still there - go into the record, so they are
+/// known however the attempt resumes. Only within the same epoch: another lineage has none of them.
 template <class S, class T, class P>
-std::optional<StepFailure> stage_new_copy(Core<S, T, P>& c, const protocol::FreshChunk& first) {
+void note_probes(Core<S, T, P>& c, const std::vector<protocol::Probe>& probes) {
     auto& r = *c.run;
-    r.record.copy = FreshCopyHeader{first.position, first.epoch, first.schema_version, first.new_ident,
-                                    first.total_bytes, first.integrated_from_requester};
+    r.record.lost_acknowledged.clear();
+    if (!r.record.copy || r.record.copy->epoch != c.store.sync_state().epoch) return;
+    const ClientIdent ident = c.store.sync_state().client_ident;
+    for (const auto& cs : r.acknowledged)
+        for (const auto& p : probes) {
+            if (p.version != cs.server_version) continue;
+            const bool mine = p.present && (p.compacted || (p.origin == ident && p.client_version == cs.client_version));
+            if (!mine) r.record.lost_acknowledged.push_back(cs.client_version);
+            break;
+        }
+}
+
+/// Opens the staging of the new copy the record names: a file in the backup directory when one
+/// is named (so the download survives a restart), else memory; the record names the file too.
+template <class S, class T, class P>
+std::optional<StepFailure> stage_new_copy(Core<S, T, P>& c) {
+    auto& r = *c.run;
     r.staging.remove_file();
     r.record.staging_path.clear();
     if (const std::string dir = c.backup_directory(); !dir.empty()) {
-        const std::string stem = "resync-staging-" + std::to_string(first.new_ident);
+        const std::string stem = "resync-staging-" + std::to_string(r.record.copy->new_ident);
         if (auto ec = r.staging.open_file(dir, stem, c.file_hook()))
-            return StepFailure{ResetPhase::fetch, ec, "opening the staging file for the fresh copy in " + dir};
+            return failure(ResetPhase::fetch, ec, "opening the staging file for the fresh copy in " + dir);
         r.record.staging_path = r.staging.path();
     } else {
         r.staging.use_memory();
@@ -142,11 +170,13 @@ std::optional<StepFailure> stage_chunk(Core<S, T, P>& c, protocol::FreshChunk& c
             return restart_fetch(c, errc::fresh_copy_corrupt,
                                  "the fresh copy announces " + std::to_string(chunk.total_bytes) +
                                      " bytes, more than SessionOptions::max_fresh_copy_bytes");
-        if (auto failed = stage_new_copy(c, chunk)) return failed;
-        r.probes = std::move(chunk.probes);
+        r.record.copy = FreshCopyHeader{chunk.position, chunk.epoch, chunk.schema_version, chunk.new_ident,
+                                        chunk.total_bytes, chunk.integrated_from_requester};
+        note_probes(c, chunk.probes);
+        if (auto failed = stage_new_copy(c)) return failed;
     } else if (chunk.offset == 0 && r.staging.size() == 0) {
-        // A resumed copy's first piece brings the probes again.
-        r.probes = std::move(chunk.probes);
+        // A copy started over brings the probes again.
+        note_probes(c, chunk.probes);
     }
     if (chunk.offset != r.staging.size()) return std::nullopt; // duplicate or out of order
     const std::uint64_t total = r.record.copy->total_bytes;

@@ -142,7 +142,7 @@ void drive_reset(Core<S, T, P>& c, const Budget& budget) {
             if (r.stage == Stage::fetch) begin_fetch(c);
             continue;
         case Stage::backup:
-            if (auto ec = backup_step(c)) return abandon(c, StepFailure{ResetPhase::backup, ec, "making the backup"});
+            if (auto ec = backup_step(c)) return abandon(c, failure(ResetPhase::backup, ec, "making the backup"));
             if (r.record.mode == ResetMode::manual) {
                 if (auto ec = await_user(c)) abandon(c, StepFailure{ResetPhase::backup, ec, "writing the pending-reset record"});
                 return;

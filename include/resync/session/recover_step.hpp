@@ -63,12 +63,24 @@ std::optional<StepFailure> decode_step(Core<S, T, P>& c, std::size_t work) {
         if (!failed) begin_fetch(c);
         return failed;
     };
+    // What this slice did, told once it ends (each slice of a budgeted reset is one poll).
+    struct Tell {
+        Core<S, T, P>& c;
+        ~Tell() {
+            if (!c.run || c.run->stage != Stage::decode) return;
+            auto& r = *c.run;
+            c.tell_progress(ResetPhase::fetch, ProgressStep::decode, r.decoded_bytes, r.report.fresh_copy_bytes,
+                            r.decoding.objects());
+        }
+    } tell{c};
     for (;;) {
         const std::size_t spent = r.decoding.objects() - objects_before;
         if (spent >= work) return std::nullopt;
         auto decoded = r.decoding.step(work - spent);
         if (!decoded) return damaged();
         if (*decoded) break;
+        // Not done: the budget is spent, or the decoder needs the next staged bytes.
+        if (r.decoding.objects() - objects_before >= work) return std::nullopt;
         if (r.staging.read_all()) {
             auto finished = r.decoding.finish();
             if (!finished || !*finished) return damaged();
@@ -78,8 +90,9 @@ std::optional<StepFailure> decode_step(Core<S, T, P>& c, std::size_t work) {
         if (!piece) return damaged();
         r.decoded_bytes += piece->size();
         r.decoding.feed(std::move(*piece));
-        c.tell_progress(ResetPhase::fetch, ProgressStep::decode, r.decoded_bytes, r.report.fresh_copy_bytes);
     }
+    c.tell_progress(ResetPhase::fetch, ProgressStep::decode, r.decoded_bytes, r.report.fresh_copy_bytes,
+                    r.decoding.objects());
     r.fresh.emplace(r.decoding.take());
     r.decoding = Decoding<model_of<S>>{};
     prepare_recovery(c);
@@ -113,19 +126,12 @@ void prepare_recovery(Core<S, T, P>& c) {
             return true;
         });
     }
-    // Acknowledged changes the server no longer has: no entry at their server version, or
-    // another client's there. A compacted version counts as still there.
+    // Acknowledged changes the server no longer has, as its answers to the probes said.
     r.lost.clear();
-    if (same_epoch) {
-        const ClientIdent ident = c.store.sync_state().client_ident;
-        for (const auto& cs : r.acknowledged)
-            for (const auto& p : r.probes) {
-                if (p.version != cs.server_version) continue;
-                const bool mine = p.present && (p.compacted || (p.origin == ident && p.client_version == cs.client_version));
-                if (!mine) r.lost.push_back(cs);
-                break;
-            }
-    }
+    for (const auto& cs : r.acknowledged)
+        if (std::find(r.record.lost_acknowledged.begin(), r.record.lost_acknowledged.end(), cs.client_version) !=
+            r.record.lost_acknowledged.end())
+            r.lost.push_back(cs);
     r.report.lost_acknowledged = r.lost.size();
     constexpr bool heals = heals_rollbacks<P>();
     const bool recovering = r.record.mode == ResetMode::recover;
@@ -212,7 +218,7 @@ std::optional<StepFailure> finish_recovery(Core<S, T, P>& c) {
     if constexpr (fallback == ResetMode::manual) {
         r.record.mode = ResetMode::manual;
         if (!r.record.backup_keeps_unsynced)
-            if (auto e = write_backup_file(c)) return StepFailure{ResetPhase::backup, e, "making the backup for the manual fallback"};
+            if (auto e = write_backup_file(c)) return failure(ResetPhase::backup, e, "making the backup for the manual fallback");
         if (auto e = await_user(c)) return StepFailure{ResetPhase::backup, e, "writing the pending-reset record"};
         return std::nullopt;
     }

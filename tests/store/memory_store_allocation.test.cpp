@@ -1,0 +1,147 @@
+// MemoryStore's reset commits under failed allocations: every allocation a commit needs happens
+// before the live state changes, so a commit that fails to allocate - at any of its allocations -
+// leaves the store exactly as it was (state, history, sync state, quarantine), with no empty
+// collection left behind either.
+
+#include <support/scenarios.hpp>
+
+#include <resync/doc.hpp>
+#include <resync/memory_store.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+// The test binary's global allocator, which a test can make fail its n-th next allocation. Off
+// (-1) unless a test arms it, so every other test allocates as usual.
+namespace resync_test_allocation {
+inline thread_local long fail_after = -1;
+}
+
+// g++ sees these replacements themselves pair `free` with `operator new`: they are the pair.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t n) {
+    long& countdown = resync_test_allocation::fail_after;
+    if (countdown == 0) {
+        countdown = -1;
+        throw std::bad_alloc();
+    }
+    if (countdown > 0) --countdown;
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// Everything in this file lives in a namespace of its own, so that test files compiled in one
+// batch (tests/CMakeLists.txt) never share a helper by accident.
+#ifndef RESYNC_TEST_FILE
+#define RESYNC_TEST_FILE resync_test_file
+#endif
+namespace RESYNC_TEST_FILE {
+
+namespace {
+
+namespace doc = resync::doc;
+
+/// A store with data, local history (acknowledged and not) and a quarantine.
+resync::MemoryStore busy_store() {
+    resync::MemoryStore store(1);
+    resync::SyncState s;
+    s.client_ident = 4;
+    s.epoch = 9;
+    REQUIRE_FALSE(store.write_sync_state(s));
+    for (int i = 0; i < 20; ++i)
+        REQUIRE(store.write([&](doc::Writer& w) {
+            const std::string key = "k" + std::to_string(i);
+            w.create("items", key).set("items", key, "n", std::int64_t{i});
+            w.list_push_back("items", key, "tags", std::string("t"));
+        }));
+    resync::ResetCommit<doc::State, doc::Operation> seed{store.state(), {}, s, {{1, 0, doc::CreateObject{"q", "k"}, "seed", resync::ResetReason::client_expired, 1}}};
+    REQUIRE(store.commit_reset(std::move(seed)));
+    REQUIRE(store.write([](doc::Writer& w) { w.set("items", "k3", "n", std::int64_t{33}); }));
+    return store;
+}
+
+/// A commit that changes some objects, erases some, adds a collection, and brings history and
+/// quarantine of its own.
+resync::ResetCommit<doc::State, doc::Operation> big_commit(const resync::MemoryStore& store) {
+    doc::State fresh = store.state();
+    for (int i = 0; i < 20; i += 3) doc::apply(fresh, doc::EraseObject{"items", "k" + std::to_string(i)});
+    for (int i = 1; i < 20; i += 3) doc::apply(fresh, doc::SetField{"items", "k" + std::to_string(i), "n", std::int64_t{-i}});
+    for (int i = 0; i < 30; ++i) {
+        const std::string key = "n" + std::to_string(i);
+        doc::apply(fresh, doc::CreateObject{"new", key});
+        doc::apply(fresh, doc::SetField{"new", key, "s", std::string(40, 'x')});
+    }
+    resync::SyncState next;
+    next.client_ident = 77;
+    next.epoch = 10;
+    return {std::move(fresh),
+            {{5, 0, {doc::CreateObject{"mine", "a"}}}, {6, 0, {doc::SetField{"mine", "a", "v", std::int64_t{1}}}}},
+            next,
+            {{2, 0, doc::AddInteger{"items", "k1", "n", 3}, "dropped", resync::ResetReason::server_rollback, 2}}};
+}
+
+struct Image {
+    resync_test::StoreImage store;
+    std::vector<resync::QuarantinedOperation<doc::Operation>> quarantine;
+    std::size_t collections = 0;
+    friend bool operator==(const Image&, const Image&) = default;
+};
+
+Image image(const resync::MemoryStore& s) {
+    return {resync_test::image_of(s), s.quarantined(), s.state().collections.size()};
+}
+
+enum class Commit { replace, diff, diff_keeping_before };
+
+} // namespace
+
+TEST_CASE("a MemoryStore reset commit that fails to allocate, at any of its allocations, leaves the store as it was",
+          "[store][memory][commit][allocation]") {
+    const Commit kind = GENERATE(Commit::replace, Commit::diff, Commit::diff_keeping_before);
+    CAPTURE(static_cast<int>(kind));
+    std::size_t failures = 0;
+    bool committed = false;
+    for (long n = 0; n < 100000 && !committed; ++n) {
+        auto store = busy_store();
+        auto commit = big_commit(store);
+        const Image before = image(store);
+        bool threw = false;
+        resync_test_allocation::fail_after = n;
+        try {
+            switch (kind) {
+            case Commit::replace: committed = store.commit_reset(std::move(commit)).has_value(); break;
+            case Commit::diff: committed = store.commit_reset_diff(std::move(commit)).has_value(); break;
+            case Commit::diff_keeping_before:
+                committed = store.commit_reset_diff_keeping_before(std::move(commit)).has_value();
+                break;
+            }
+        } catch (const std::bad_alloc&) {
+            threw = true;
+        }
+        resync_test_allocation::fail_after = -1;
+        if (!threw) {
+            REQUIRE(committed);
+            break;
+        }
+        ++failures;
+        INFO("allocation " << n << " failed");
+        REQUIRE(image(store) == before);
+    }
+    CHECK(committed);
+    CHECK(failures > 5); // the commit allocates; each of its allocations was tried
+}
+
+} // namespace RESYNC_TEST_FILE
