@@ -29,6 +29,7 @@ inline constexpr Oid boolean = 16;
 inline constexpr Oid bytea = 17;
 inline constexpr Oid int8 = 20;
 inline constexpr Oid int4 = 23;
+inline constexpr Oid int8_array = 1016;
 } // namespace oid
 
 /// Parameters of one statement, in libpq's binary format.
@@ -47,6 +48,26 @@ public:
         return add(std::move(b), oid::int4);
     }
     Params& boolean(bool v) { return add(std::string(1, v ? '\1' : '\0'), oid::boolean); }
+    /// A one-dimensional bigint[] of 64-bit unsigned values (for `= ANY($n)`), in the array
+    /// binary format: dimensions, null flag, element type, length and lower bound, then each
+    /// element as its length and its bytes.
+    Params& u64_array(const std::vector<std::uint64_t>& v) {
+        std::string b;
+        b.reserve(20 + 12 * v.size());
+        const auto put32 = [&](std::uint32_t x) {
+            for (int i = 0; i < 4; ++i) b.push_back(static_cast<char>((x >> (24 - 8 * i)) & 0xFFU));
+        };
+        put32(1);
+        put32(0);
+        put32(oid::int8);
+        put32(static_cast<std::uint32_t>(v.size()));
+        put32(1);
+        for (const auto x : v) {
+            put32(8);
+            for (int i = 0; i < 8; ++i) b.push_back(static_cast<char>((x >> (56 - 8 * i)) & 0xFFU));
+        }
+        return add(std::move(b), oid::int8_array);
+    }
     /// Any bytes, as a bytea.
     Params& bytes(std::string_view v) { return add(std::string(v), oid::bytea); }
 

@@ -171,6 +171,24 @@ public:
             return server::EntryOrigin{r->u64(0, 0), r->u64(0, 1)};
         }
 
+        /// The origins of the entries at `versions`, in one statement: a client asks about every
+        /// acknowledged changeset it holds with each fresh-copy request (thousands, for a busy
+        /// client), so one query per version would make each request thousands of round trips.
+        std::vector<std::optional<server::EntryOrigin>> entries_at(const std::vector<std::uint64_t>& versions) {
+            std::vector<std::optional<server::EntryOrigin>> out(versions.size());
+            if (versions.empty()) return out;
+            auto r = run("resync_entries_at",
+                         "SELECT server_version, origin, client_version FROM resync.history "
+                         "WHERE server_version = ANY($1)",
+                         Params{}.u64_array(versions));
+            if (!r) return out;
+            std::map<std::uint64_t, server::EntryOrigin> found;
+            for (int i = 0; i < r->size(); ++i) found[r->u64(i, 0)] = server::EntryOrigin{r->u64(i, 1), r->u64(i, 2)};
+            for (std::size_t i = 0; i < versions.size(); ++i)
+                if (auto it = found.find(versions[i]); it != found.end()) out[i] = it->second;
+            return out;
+        }
+
         /// The state as a snapshot, from this transaction's snapshot: the collections with their
         /// object counts, then the objects streamed from a cursor, in the same order.
         server::EncodedCopy encode_copy() {

@@ -336,13 +336,20 @@ private:
     static std::vector<protocol::Probe> probe(Txn& t, const Head& h, const std::vector<std::uint64_t>& versions) {
         std::vector<protocol::Probe> out;
         out.reserve(versions.size());
-        for (const auto v : versions) {
+        // A storage that looks many versions up at once (`entries_at`) is asked once.
+        std::vector<std::optional<EntryOrigin>> batch;
+        if constexpr (storage_requirements::looks_up_entries_at_once<Txn>) batch = t.entries_at(versions);
+        for (std::size_t i = 0; i < versions.size(); ++i) {
+            const auto v = versions[i];
             protocol::Probe p{v, false, 0, 0};
             if (v != 0 && v <= h.floor.version) {
                 p.present = true;
                 p.compacted = true;
             } else if (v != 0 && v <= h.latest.version) {
-                if (auto e = t.entry_at(v)) {
+                std::optional<EntryOrigin> e;
+                if constexpr (storage_requirements::looks_up_entries_at_once<Txn>) e = batch[i];
+                else e = t.entry_at(v);
+                if (e) {
                     p.present = true;
                     p.origin = e->origin;
                     p.client_version = e->client_version;

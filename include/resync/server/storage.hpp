@@ -111,6 +111,14 @@ concept writes_history = requires(T& t, ClientIdent ident, ClientVersion cv, std
     t.record_integrated(ident, cv, sv);
 };
 
+/// Optional: `t.entries_at(versions)` looks up the origins of many history entries at once (the
+/// probes of a fresh-copy request), one result per version, in order. Without it the engine asks
+/// `entry_at` once per version.
+template <class T>
+concept looks_up_entries_at_once = requires(T& t, const std::vector<std::uint64_t>& versions) {
+    { t.entries_at(versions) } -> std::same_as<std::vector<std::optional<EntryOrigin>>>;
+};
+
 } // namespace storage_requirements
 
 /// A place the server keeps its state in, for the model `M`.
