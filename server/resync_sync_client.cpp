@@ -11,6 +11,12 @@
 // Commands:
 //   put COLLECTION KEY FIELD TEXT   set a string field (creating the object), one local transaction
 //   write N PREFIX                  N transactions, each creating items/PREFIX-i with n = i
+//   int COLLECTION KEY FIELD N      set an integer field (creating the object), one transaction
+//   add COLLECTION KEY FIELD D [TIMES [PAUSE_MS]]
+//                                   TIMES transactions (default 1), each adding D to the integer
+//                                   field, syncing meanwhile and waiting PAUSE_MS between them
+//   get COLLECTION KEY FIELD        the field's value as the replica holds it
+//   offline / online                stop / resume syncing (local writes go on; nothing is sent)
 //   sync [SECONDS]                  sync until in step with the server (default 30 s)
 //   status                          where the session stands
 //   digest                          object count and a hash of the whole state
@@ -42,6 +48,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace {
@@ -115,7 +122,8 @@ int run(const Options& o, Policy policy) {
         ++resets;
         std::cout << "event reset reason=" << to_string(r.trigger.reason) << " used=" << to_string(r.mode_used)
                   << " recovered=" << r.count(resync::OperationFate::recovered)
-                  << " discarded=" << r.count(resync::OperationFate::discarded) << std::endl;
+                  << " discarded=" << r.count(resync::OperationFate::discarded) << " unsynced=" << r.unsynced_operations
+                  << " lost_acknowledged=" << r.lost_acknowledged << std::endl;
     });
     session.on_reset_request([&](const resync::ResetRequest& r) {
         std::cout << "event reset-request reason=" << resync::to_string(r.trigger.reason) << " backup=" << r.backup_path << std::endl;
@@ -138,8 +146,13 @@ int run(const Options& o, Policy policy) {
     });
 
     bool was_connected = false;
+    bool offline = false;
     std::error_code reported;
     const auto step = [&](std::chrono::milliseconds wait) {
+        if (offline) {
+            if (wait.count() > 0) ::poll(nullptr, 0, static_cast<int>(wait.count()));
+            return;
+        }
         session.poll();
         if (link.connected() != was_connected) {
             was_connected = link.connected();
@@ -201,6 +214,42 @@ int run(const Options& o, Policy policy) {
                     step(0ms); // syncing goes on while writing
                 }
                 std::cout << "write " << written << std::endl;
+            } else if (cmd == "int") {
+                std::string c, k, f;
+                std::int64_t value = 0;
+                words >> c >> k >> f >> value;
+                auto v = store.write([&](resync::doc::Writer& w) { w.create(c, k).set(c, k, f, value); });
+                std::cout << "int " << (v ? "ok" : v.error().message()) << std::endl;
+            } else if (cmd == "add") {
+                std::string c, k, f;
+                std::int64_t delta = 0;
+                std::size_t times = 1;
+                std::int64_t pause_ms = 0;
+                words >> c >> k >> f >> delta;
+                if (!(words >> times)) times = 1;
+                if (!(words >> pause_ms)) pause_ms = 0;
+                std::size_t done = 0;
+                for (std::size_t i = 0; i < times; ++i) {
+                    auto v = store.write([&](resync::doc::Writer& w) { w.add(c, k, f, delta); });
+                    done += v.has_value();
+                    step(std::chrono::milliseconds(pause_ms)); // syncing goes on while writing
+                }
+                std::cout << "add " << done << std::endl;
+            } else if (cmd == "get") {
+                std::string c, k, f;
+                words >> c >> k >> f;
+                const resync::doc::Value* value = nullptr;
+                if (const resync::doc::Object* o = store.state().find(c, k))
+                    if (const auto it = o->find(f); it != o->end()) value = &it->second;
+                if (!value) std::cout << "get none" << std::endl;
+                else if (const auto* i = std::get_if<std::int64_t>(value)) std::cout << "get " << *i << std::endl;
+                else std::cout << "get (not an integer)" << std::endl;
+            } else if (cmd == "offline") {
+                offline = true;
+                std::cout << "offline ok" << std::endl;
+            } else if (cmd == "online") {
+                offline = false;
+                std::cout << "online ok" << std::endl;
             } else if (cmd == "sync") {
                 double seconds = 30;
                 words >> seconds;
