@@ -53,12 +53,13 @@ inline std::string admin_conninfo() {
     const char* c = std::getenv("RESYNC_TEST_PG");
     if (c && *c) return c;
     const bool required = std::getenv("RESYNC_TEST_PG_REQUIRED") && std::string(std::getenv("RESYNC_TEST_PG_REQUIRED")) == "1";
-    std::cerr << "\nThis test needs a PostgreSQL server, and RESYNC_TEST_PG is not set. To run it:\n"
-                 "  PG=/usr/lib/postgresql/15/bin; D=$(mktemp -d); chown postgres \"$D\"\n"
-                 "  su postgres -c \"$PG/initdb -D $D/data -A trust -U postgres\"\n"
-                 "  su postgres -c \"$PG/pg_ctl -D $D/data -l $D/log -o '-c listen_addresses=127.0.0.1 -p 55432 -k $D' -w start\"\n"
-                 "  export RESYNC_TEST_PG='host=127.0.0.1 port=55432 user=postgres dbname=postgres'\n"
-                 "(.ci/run does this for you.) The role needs the right to create databases.\n"
+    std::cerr << "\nThis test needs a PostgreSQL server, and RESYNC_TEST_PG is not set. To start a throwaway one\n"
+                 "(127.0.0.1 only, a free port; as root it runs as the postgres user) and run the tests:\n"
+                 "  eval \"$(tests/pg/start-postgres /tmp/resync-pg)\"\n"
+                 "  ctest --test-dir build -L pg\n"
+                 "  tests/pg/start-postgres --stop /tmp/resync-pg\n"
+                 "Or point RESYNC_TEST_PG at a server of your own (a libpq connection string whose role may\n"
+                 "create databases). .ci/run starts one and requires these tests to run.\n"
               << (required ? "RESYNC_TEST_PG_REQUIRED=1: failing.\n" : "Skipped.\n");
     std::exit(required ? 1 : skip_code);
 }
