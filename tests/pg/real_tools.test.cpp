@@ -114,15 +114,30 @@ private:
     Child child_;
 };
 
-/// The value of an integer field in the server's database, read by a storage of the test's own.
-std::optional<std::int64_t> server_int(const TestDatabase& db, const std::string& collection, const std::string& key,
-                                       const std::string& field) {
+/// The server's state, read by a storage of the test's own. Right after a restore the database
+/// has just been renamed into place, and the first connection may race the server's own: a read
+/// that fails is tried again for a while before the test fails, saying why.
+resync::doc::State server_state(const TestDatabase& db) {
     resync::postgres::StorageOptions o;
     o.conninfo = db.conninfo();
+    o.reconnect_initial = 50ms;
+    o.reconnect_max = 200ms;
     Storage s(o);
-    auto state = s.state();
-    if (!state) return std::nullopt;
-    const auto* object = state->find(collection, key);
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    for (;;) {
+        auto state = s.state();
+        if (state) return std::move(*state);
+        INFO("reading the server's state failed: " << s.last_failure().sqlstate << " " << s.last_failure().message);
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::this_thread::sleep_for(100ms);
+    }
+}
+
+/// The value of an integer field in the server's database.
+std::optional<std::int64_t> server_int(const TestDatabase& db, const std::string& collection, const std::string& key,
+                                       const std::string& field) {
+    const auto state = server_state(db);
+    const auto* object = state.find(collection, key);
     if (!object) return std::nullopt;
     const auto it = object->find(field);
     if (it == object->end()) return std::nullopt;
@@ -135,18 +150,12 @@ resync::server::Head server_head(const TestDatabase& db) {
     o.conninfo = db.conninfo();
     Storage s(o);
     auto h = s.head();
+    INFO(s.last_failure().message);
     REQUIRE(h);
     return *h;
 }
 
-std::size_t server_objects(const TestDatabase& db) {
-    resync::postgres::StorageOptions o;
-    o.conninfo = db.conninfo();
-    Storage s(o);
-    auto state = s.state();
-    REQUIRE(state);
-    return state->object_count();
-}
+std::size_t server_objects(const TestDatabase& db) { return server_state(db).object_count(); }
 
 bool has(const std::string& line, const std::string& words) { return line.find(words) != std::string::npos; }
 
