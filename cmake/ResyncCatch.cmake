@@ -1,4 +1,5 @@
 # resync_discover_catch_tests(<target> [WORKING_DIRECTORY <dir>] [TIMEOUT <seconds>]
+#                             [SKIP_RETURN_CODE <code>] [LABELS <label>]
 #                             [ENVIRONMENT <VAR=value>])
 #
 # Registers every Catch2 test case of <target> as its own ctest test, named by the test case's
@@ -16,7 +17,7 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
     set(_resync_catch_script "${CMAKE_CURRENT_LIST_FILE}")
 
     function(resync_discover_catch_tests target)
-        cmake_parse_arguments(PARSE_ARGV 1 arg "" "WORKING_DIRECTORY;TIMEOUT;ENVIRONMENT" "")
+        cmake_parse_arguments(PARSE_ARGV 1 arg "" "WORKING_DIRECTORY;TIMEOUT;SKIP_RETURN_CODE;LABELS;ENVIRONMENT" "")
         if(NOT arg_WORKING_DIRECTORY)
             set(arg_WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
         endif()
@@ -33,6 +34,8 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
                 "-DOUT=${tests_file}"
                 "-DWORKDIR=${arg_WORKING_DIRECTORY}"
                 "-DTIMEOUT=${arg_TIMEOUT}"
+                "-DSKIP_RETURN_CODE=${arg_SKIP_RETURN_CODE}"
+                "-DLABELS=${arg_LABELS}"
                 "-DENVIRONMENT=${arg_ENVIRONMENT}"
                 -P "${_resync_catch_script}"
             VERBATIM)
@@ -127,16 +130,24 @@ while(NOT output STREQUAL "")
         string(REGEX REPLACE "^\"(.*)\"$" "\\1" name "${name}")
     endif()
 
+    # A target given its own label (the PostgreSQL tests: `pg`) keeps it alone; the others are
+    # `unit`, and `quick` unless tagged [slow].
     set(labels "unit")
     string(FIND "${quick_names}" "\n${name}\n" quick_at)
-    if(NOT quick_at EQUAL -1)
+    if(LABELS)
+        set(labels "${LABELS}")
+    elseif(NOT quick_at EQUAL -1)
         set(labels "unit;quick")
     endif()
     bracket(name_arg "${name}")
     bracket(spec_arg "${spec}")
+    set(extra "")
+    if(SKIP_RETURN_CODE)
+        string(APPEND extra " SKIP_RETURN_CODE ${SKIP_RETURN_CODE}")
+    endif()
     string(APPEND script
         "add_test(${name_arg} ${exe_arg} ${spec_arg} --warn NoTests)\n"
-        "set_tests_properties(${name_arg} PROPERTIES WORKING_DIRECTORY ${dir_arg} TIMEOUT ${TIMEOUT} LABELS \"${labels}\"${env_property})\n")
+        "set_tests_properties(${name_arg} PROPERTIES WORKING_DIRECTORY ${dir_arg} TIMEOUT ${TIMEOUT} LABELS \"${labels}\"${extra}${env_property})\n")
 endwhile()
 
 # Rewrite only on change (file(CONFIGURE) would expand `${...}` and `@...@` inside names).

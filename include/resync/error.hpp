@@ -44,6 +44,10 @@ enum class errc {
     wire_version_unsupported, ///< a wire frame was written in a newer wire format version
     wire_frame_too_large,     ///< a wire frame announced more bytes than the reader accepts
     wire_unexpected_message,  ///< a wire frame holds a message of the other direction
+    // --- network and server storage ---
+    server_unreachable,       ///< a transport could not connect to the server; it retries with backoff
+    connection_lost,          ///< a transport's connection to the server broke; it reconnects with backoff
+    server_storage_failure,   ///< the server's database failed a transaction; it was rolled back whole
 };
 
 namespace detail {
@@ -134,6 +138,16 @@ public:
             return "a wire frame holds a message of the other direction (a server message where a "
                    "client message was expected, or the reverse); nothing was decoded. Check which "
                    "side of the connection is which";
+        case errc::server_unreachable:
+            return "could not connect to the sync server (refused, unreachable or timed out); the "
+                   "transport tries again with backoff. Local writes go on and nothing is reset; "
+                   "check the server's address and that it runs";
+        case errc::connection_lost:
+            return "the connection to the sync server broke; the transport reconnects with backoff "
+                   "and the session says Hello again. Nothing is reset and nothing unsynced is lost";
+        case errc::server_storage_failure:
+            return "the server's database failed a transaction; it was rolled back whole, so nothing "
+                   "of the request was applied. The client is told to retry; check the database";
         }
         return "unknown resync error";
     }

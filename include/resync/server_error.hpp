@@ -33,6 +33,7 @@ constexpr std::string_view to_string(ServerAction a) noexcept {
 /// Server error codes the library knows by name. They follow the numbering of Realm's sync
 /// protocol so that logs from either system read the same; any other code is passed through.
 namespace server_code {
+inline constexpr int other_session_error = 201;   ///< the server failed to handle the request (its storage failed); retry it
 inline constexpr int bad_client_file_ident = 208; ///< the server forgot this client
 inline constexpr int bad_server_version = 209;    ///< the client is ahead of the server (restore)
 inline constexpr int bad_client_version = 210;    ///< the server claims changes the client never made
