@@ -44,6 +44,10 @@ enum class errc {
     wire_version_unsupported, ///< a wire frame was written in a newer wire format version
     wire_frame_too_large,     ///< a wire frame announced more bytes than the reader accepts
     wire_unexpected_message,  ///< a wire frame holds a message of the other direction
+    // --- database stores ---
+    store_not_resync,         ///< the database file is not a resync store (another application's)
+    store_version_unsupported,///< the store file was written by a newer format version
+    store_corrupt,            ///< the store file is damaged, or not a database at all
 };
 
 namespace detail {
@@ -134,6 +138,15 @@ public:
             return "a wire frame holds a message of the other direction (a server message where a "
                    "client message was expected, or the reverse); nothing was decoded. Check which "
                    "side of the connection is which";
+        case errc::store_not_resync:
+            return "the database file is not a resync store (it belongs to another application); it "
+                   "was left untouched. Open the store's own file, or a new path";
+        case errc::store_version_unsupported:
+            return "the store file was written by a newer format version than this build reads; it was "
+                   "left untouched. Upgrade the application";
+        case errc::store_corrupt:
+            return "the store file is damaged, or is not a database at all; it was left untouched. "
+                   "Restore it from a backup, or move it aside and sync a fresh copy";
         }
         return "unknown resync error";
     }
