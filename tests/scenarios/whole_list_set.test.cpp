@@ -64,7 +64,7 @@ TEMPLATE_LIST_TEST_CASE("a whole-list set made offline is recovered by element i
     // Offline, A's client sets the whole list to [A, B, X] (taking the list it has, adding X).
     a.link().go_offline();
     REQUIRE(a.store.write([](doc::Writer& w) {
-        auto list = std::get<doc::List>(w.state().get("lists", "l", "tags"));
+        auto list = std::get<doc::List>(w.get("lists", "l", "tags"));
         list.elements.push_back(doc::Element{{}, std::string("X")});
         w.set("lists", "l", "tags", list);
     }));

@@ -119,6 +119,13 @@ public:
         return record(std::move(op));
     }
 
+    /// One field's value as this transaction sees it, or null (loaded from the store first when
+    /// the writer reads through an `ObjectSource`).
+    Value get(std::string_view collection, std::string_view key, std::string_view field) const {
+        if (source_) source_->load(collection, key);
+        return state_.get(collection, key, field);
+    }
+
     /// The state as this transaction sees it (with an `ObjectSource`: the objects it touched).
     const State& state() const noexcept { return state_; }
 
