@@ -48,6 +48,10 @@ enum class errc {
     server_unreachable,       ///< a transport could not connect to the server; it retries with backoff
     connection_lost,          ///< a transport's connection to the server broke; it reconnects with backoff
     server_storage_failure,   ///< the server's database failed a transaction; it was rolled back whole
+    // --- database stores ---
+    store_not_resync,         ///< the database file is not a resync store (another application's)
+    store_version_unsupported,///< the store file was written by a newer format version
+    store_corrupt,            ///< the store file is damaged, or not a database at all
 };
 
 namespace detail {
@@ -148,6 +152,15 @@ public:
         case errc::server_storage_failure:
             return "the server's database failed a transaction; it was rolled back whole, so nothing "
                    "of the request was applied. The client is told to retry; check the database";
+        case errc::store_not_resync:
+            return "the database file is not a resync store (it belongs to another application); it "
+                   "was left untouched. Open the store's own file, or a new path";
+        case errc::store_version_unsupported:
+            return "the store file was written by a newer format version than this build reads; it was "
+                   "left untouched. Upgrade the application";
+        case errc::store_corrupt:
+            return "the store file is damaged, or is not a database at all; it was left untouched. "
+                   "Restore it from a backup, or move it aside and sync a fresh copy";
         }
         return "unknown resync error";
     }

@@ -136,8 +136,13 @@ public:
         if (!record || !record->awaiting_user) return errc::no_reset_pending;
         if (c_.run) return errc::reset_in_progress;
         if (record->backup_keeps_unsynced) {
-            auto backup = restore_backup<model_type>(record->backup_path);
-            if (!backup) return backup.error();
+            if constexpr (store_requirements::backs_itself_up<S>) {
+                // A file the store wrote itself (a database copy): the store checks it.
+                if (auto ec = S::verify_backup(record->backup_path)) return ec;
+            } else {
+                auto backup = restore_backup<model_type>(record->backup_path);
+                if (!backup) return backup.error();
+            }
         }
         record->awaiting_user = false;
         record->mode = ResetMode::manual;

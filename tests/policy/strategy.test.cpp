@@ -252,7 +252,7 @@ TEST_CASE("every resync error has its own message in the resync category", "[err
     const auto& cat = error_category();
     CHECK(std::string(cat.name()) == "resync");
     std::set<std::string> seen;
-    const int last = static_cast<int>(errc::server_storage_failure); // the enum's last code
+    const int last = static_cast<int>(errc::store_corrupt); // the enum's last code
     for (int v = 1; v <= last; ++v) {
         CAPTURE(v);
         const std::error_code ec = make_error_code(static_cast<errc>(v));

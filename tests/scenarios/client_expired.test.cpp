@@ -26,13 +26,16 @@ using resync_test::num;
 using resync_test::Replica;
 using resync_test::str;
 
-TEMPLATE_TEST_CASE("a client offline while the server compacted its history past the client's cursor resets as "
-                   "expired and ends equal to the server",
-                   "[scenario][expired]", resync::DiscardUnsynced, resync::Manual) {
+using Cases1 = resync_test::OnEveryStore<resync::DiscardUnsynced, resync::Manual>;
+
+TEMPLATE_LIST_TEST_CASE("a client offline while the server compacted its history past the client's cursor resets as "
+                   "expired and ends equal to the server", "[scenario][expired]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Replica<TestType> a(server, resync_test::make_policy<TestType>(dir), resync_test::options_in(dir));
-    Replica<resync::DiscardUnsynced> b(server, {}, resync_test::options_in(dir), 11);
+    Replica<P, resync_test::Loopback, S> a(server, resync_test::make_policy<P>(dir), resync_test::options_in(dir));
+    Replica<resync::DiscardUnsynced, resync_test::Loopback, S> b(server, {}, resync_test::options_in(dir), 11);
 
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -65,11 +68,11 @@ TEMPLATE_TEST_CASE("a client offline while the server compacted its history past
     CHECK(trigger.client_position == cursor);
     CHECK(trigger.server_position == server.latest());
 
-    if constexpr (std::is_same_v<TestType, resync::Manual>) {
+    if constexpr (std::is_same_v<P, resync::Manual>) {
         REQUIRE(stopped_at == SessionState::awaiting_user);
         REQUIRE(requests.size() == 1);
         CHECK(requests.front().trigger.reason == ResetReason::client_expired);
-        auto contents = resync::restore_backup(requests.front().backup_path);
+        auto contents = resync_test::read_backup<S>(requests.front().backup_path);
         REQUIRE(contents);
         CHECK(contents->state == before.state);
         CHECK(contents->unsynced == before.unsynced);
@@ -101,10 +104,10 @@ TEMPLATE_TEST_CASE("a client offline while the server compacted its history past
     CHECK(b.store.state() == server.state());
 }
 
-TEST_CASE("a connected client whose cursor the server compacted away is told so (222) and resets as expired",
-          "[scenario][expired]") {
+TEMPLATE_LIST_TEST_CASE("a connected client whose cursor the server compacted away is told so (222) and resets as expired", "[scenario][expired]", resync_test::ScenarioStores) {
+    using S = TestType;
     resync::testing::Server<resync::doc::Model> server;
-    Replica<resync::DiscardUnsynced> a(server);
+    Replica<resync::DiscardUnsynced, resync_test::Loopback, S> a(server);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     for (int i = 0; i < 3; ++i) server.write({resync::doc::CreateObject{"items", "s" + std::to_string(i)}});

@@ -41,15 +41,18 @@ void n_becomes_a_string(resync::doc::State& s) {
 
 } // namespace
 
-TEMPLATE_TEST_CASE("a destructive schema change resets the client with recovery not allowed and leaves it on the new "
-                   "schema, equal to the server",
-                   "[scenario][schema]", resync::DiscardUnsynced, resync::Manual) {
+using Cases1 = resync_test::OnEveryStore<resync::DiscardUnsynced, resync::Manual>;
+
+TEMPLATE_LIST_TEST_CASE("a destructive schema change resets the client with recovery not allowed and leaves it on the new "
+                   "schema, equal to the server", "[scenario][schema]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     const bool reconnects = GENERATE(false, true);
     INFO((reconnects ? "client reconnects" : "client stays connected"));
 
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Replica<TestType> a(server, resync_test::make_policy<TestType>(dir), resync_test::options_in(dir));
+    Replica<P, resync_test::Loopback, S> a(server, resync_test::make_policy<P>(dir), resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     a.put("items", "two", "n", num(2));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -84,12 +87,12 @@ TEMPLATE_TEST_CASE("a destructive schema change resets the client with recovery 
         CHECK(trigger.server_error.action == resync::ServerAction::reset_no_recovery);
     }
 
-    if constexpr (std::is_same_v<TestType, resync::Manual>) {
+    if constexpr (std::is_same_v<P, resync::Manual>) {
         REQUIRE(stopped_at == SessionState::awaiting_user);
         REQUIRE(requests.size() == 1);
         CHECK(requests.front().trigger.reason == ResetReason::schema_changed);
         CHECK_FALSE(requests.front().trigger.recovery_allowed);
-        auto contents = resync::restore_backup(requests.front().backup_path);
+        auto contents = resync_test::read_backup<S>(requests.front().backup_path);
         REQUIRE(contents);
         CHECK(contents->state == before.state);
         CHECK(contents->unsynced == before.unsynced);

@@ -62,16 +62,19 @@ ResetReason reason_for(Path p) {
 
 } // namespace
 
-TEMPLATE_TEST_CASE("after sync is terminated and re-enabled the unsynced changes of every client are recovered onto "
-                   "the new epoch, and acknowledged changes are never uploaded again",
-                   "[scenario][recovery][epoch]", resync::doc::Recover, resync::doc::RecoverOrDiscard, resync::doc::RecoverAll) {
+using Cases1 = resync_test::OnEveryStore<resync::doc::Recover, resync::doc::RecoverOrDiscard, resync::doc::RecoverAll>;
+
+TEMPLATE_LIST_TEST_CASE("after sync is terminated and re-enabled the unsynced changes of every client are recovered onto "
+                   "the new epoch, and acknowledged changes are never uploaded again", "[scenario][recovery][epoch]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     const Path path = GENERATE(Path::reconnects, Path::stays_connected, Path::claims_rollback);
     INFO(name(path));
 
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
-    Peer<TestType> b(server, 2, {}, resync_test::options_in(dir), 11);
+    Peer<P, resync_test::Loopback, S> a(server, 1, {}, resync_test::options_in(dir));
+    Peer<P, resync_test::Loopback, S> b(server, 2, {}, resync_test::options_in(dir), 11);
 
     // Epoch 1: everything acknowledged, in several changesets.
     REQUIRE(a.store.write([](resync::doc::Writer& w) {

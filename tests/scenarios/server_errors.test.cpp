@@ -47,9 +47,12 @@ ResetReason documented_reason(int code) {
 
 } // namespace
 
-TEMPLATE_TEST_CASE("every injected server error code with every action does what the action says, reset with the "
-                   "documented reason, carry on or stop",
-                   "[scenario][server-error]", resync::DiscardUnsynced, resync::Manual) {
+using Cases1 = resync_test::OnEveryStore<resync::DiscardUnsynced, resync::Manual>;
+
+TEMPLATE_LIST_TEST_CASE("every injected server error code with every action does what the action says, reset with the "
+                   "documented reason, carry on or stop", "[scenario][server-error]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     const int code = GENERATE(208, 209, 210, 211, 217, 222, 4242);
     const ServerAction action = GENERATE(ServerAction::reset, ServerAction::reset_no_recovery, ServerAction::warning,
                                          ServerAction::transient, ServerAction::none, ServerAction::protocol_violation);
@@ -59,7 +62,7 @@ TEMPLATE_TEST_CASE("every injected server error code with every action does what
 
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Replica<TestType> a(server, resync_test::make_policy<TestType>(dir), resync_test::options_in(dir));
+    Replica<P, resync_test::Loopback, S> a(server, resync_test::make_policy<P>(dir), resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     const auto old_ident = a.ident();
@@ -81,7 +84,7 @@ TEMPLATE_TEST_CASE("every injected server error code with every action does what
         CHECK(trigger.reason == documented_reason(code));
         CHECK(trigger.recovery_allowed == (action == ServerAction::reset && code != 217));
         CHECK(trigger.server_error == error);
-        if constexpr (std::is_same_v<TestType, resync::Manual>) {
+        if constexpr (std::is_same_v<P, resync::Manual>) {
             REQUIRE(ended == SessionState::awaiting_user);
             REQUIRE(requests.size() == 1);
             CHECK(requests.front().trigger.reason == documented_reason(code));
@@ -122,12 +125,12 @@ TEMPLATE_TEST_CASE("every injected server error code with every action does what
     }
 }
 
-TEST_CASE("a reset an unknown server error code asks for is a server-requested reset, with or without recovery as the "
-          "action says",
-          "[scenario][server-error]") {
+TEMPLATE_LIST_TEST_CASE("a reset an unknown server error code asks for is a server-requested reset, with or without recovery as the "
+          "action says", "[scenario][server-error]", resync_test::ScenarioStores) {
+    using S = TestType;
     const ServerAction action = GENERATE(ServerAction::reset, ServerAction::reset_no_recovery);
     resync::testing::Server<resync::doc::Model> server;
-    Replica<resync::DiscardUnsynced> a(server);
+    Replica<resync::DiscardUnsynced, resync_test::Loopback, S> a(server);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     server.inject_error({4242, action, "the operator asks every client to reset"});

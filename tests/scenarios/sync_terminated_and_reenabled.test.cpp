@@ -26,13 +26,16 @@ using resync_test::num;
 using resync_test::Replica;
 using resync_test::str;
 
-TEMPLATE_TEST_CASE("a client that comes back after sync was terminated and re-enabled resets for the new epoch, "
-                   "with recovery allowed, and ends equal to the server",
-                   "[scenario][epoch]", resync::DiscardUnsynced, resync::Manual) {
+using Cases1 = resync_test::OnEveryStore<resync::DiscardUnsynced, resync::Manual>;
+
+TEMPLATE_LIST_TEST_CASE("a client that comes back after sync was terminated and re-enabled resets for the new epoch, "
+                   "with recovery allowed, and ends equal to the server", "[scenario][epoch]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Replica<TestType> a(server, resync_test::make_policy<TestType>(dir), resync_test::options_in(dir));
-    Replica<resync::DiscardUnsynced> b(server, {}, resync_test::options_in(dir), 11);
+    Replica<P, resync_test::Loopback, S> a(server, resync_test::make_policy<P>(dir), resync_test::options_in(dir));
+    Replica<resync::DiscardUnsynced, resync_test::Loopback, S> b(server, {}, resync_test::options_in(dir), 11);
 
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -71,12 +74,12 @@ TEMPLATE_TEST_CASE("a client that comes back after sync was terminated and re-en
     CHECK(trigger.client_epoch == old_epoch);
     CHECK(trigger.server_epoch == server.epoch());
 
-    if constexpr (std::is_same_v<TestType, resync::Manual>) {
+    if constexpr (std::is_same_v<P, resync::Manual>) {
         REQUIRE(stopped_at == SessionState::awaiting_user);
         REQUIRE(requests.size() == 1);
         CHECK(requests.front().trigger.reason == ResetReason::epoch_changed);
         CHECK(requests.front().trigger.recovery_allowed);
-        auto contents = resync::restore_backup(requests.front().backup_path);
+        auto contents = resync_test::read_backup<S>(requests.front().backup_path);
         REQUIRE(contents);
         CHECK(contents->state == before.state);
         CHECK(contents->unsynced == before.unsynced);
@@ -119,14 +122,14 @@ TEMPLATE_TEST_CASE("a client that comes back after sync was terminated and re-en
     CHECK(a.session().resets_completed() == 1);
 }
 
-TEST_CASE("a client that stays connected through a terminate-and-re-enable is told the server forgot it (208) and "
-          "resets with recovery allowed",
-          "[scenario][epoch]") {
+TEMPLATE_LIST_TEST_CASE("a client that stays connected through a terminate-and-re-enable is told the server forgot it (208) and "
+          "resets with recovery allowed", "[scenario][epoch]", resync_test::ScenarioStores) {
+    using S = TestType;
     // The reference server forgets every client on a re-enable and checks the ident before
     // anything else, so a connection that survives the re-enable hears 208 on its next request;
     // the new epoch is adopted with the fresh copy.
     resync::testing::Server<resync::doc::Model> server;
-    Replica<resync::DiscardUnsynced> a(server);
+    Replica<resync::DiscardUnsynced, resync_test::Loopback, S> a(server);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     const auto old_epoch = server.epoch();

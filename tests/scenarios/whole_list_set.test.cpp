@@ -39,13 +39,16 @@ std::vector<std::string> values(const doc::State& s) {
 
 } // namespace
 
-TEMPLATE_TEST_CASE("a whole-list set made offline is recovered by element identity: an element the server removed is "
-                   "not resurrected, one another client added is not lost",
-                   "[scenario][recovery][lists][realm-7155]", resync::doc::RecoverOrDiscard, resync::doc::RecoverAll) {
+using Cases1 = resync_test::OnEveryStore<resync::doc::RecoverOrDiscard, resync::doc::RecoverAll>;
+
+TEMPLATE_LIST_TEST_CASE("a whole-list set made offline is recovered by element identity: an element the server removed is "
+                   "not resurrected, one another client added is not lost", "[scenario][recovery][lists][realm-7155]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     resync_test::ScratchDir dir;
     Server server;
-    resync_test::Replica<TestType> a(server, TestType{}, resync_test::options_in(dir), 3);
-    resync_test::Replica<TestType> other(server, TestType{}, resync_test::options_in(dir), 5);
+    resync_test::Replica<P, resync_test::Loopback, S> a(server, P{}, resync_test::options_in(dir), 3);
+    resync_test::Replica<P, resync_test::Loopback, S> other(server, P{}, resync_test::options_in(dir), 5);
     REQUIRE(a.store.write([](doc::Writer& w) {
         w.create("lists", "l");
         w.list_push_back("lists", "l", "tags", std::string("A"));
@@ -61,7 +64,7 @@ TEMPLATE_TEST_CASE("a whole-list set made offline is recovered by element identi
     // Offline, A's client sets the whole list to [A, B, X] (taking the list it has, adding X).
     a.link().go_offline();
     REQUIRE(a.store.write([](doc::Writer& w) {
-        auto list = std::get<doc::List>(w.state().get("lists", "l", "tags"));
+        auto list = std::get<doc::List>(w.get("lists", "l", "tags"));
         list.elements.push_back(doc::Element{{}, std::string("X")});
         w.set("lists", "l", "tags", list);
     }));

@@ -32,13 +32,14 @@ namespace resync_test {
 
 /// A `Replica` whose store names its list elements after `replica_id` (unique per test), so that
 /// list contents and orders are the same on every run.
-template <class Policy, class Link = resync::testing::LoopbackTransport<resync::doc::Model>>
-struct Peer : Replica<Policy, Link> {
+template <class Policy, class Link = resync::testing::LoopbackTransport<resync::doc::Model>,
+          class Store = resync::MemoryStore>
+struct Peer : Replica<Policy, Link, Store> {
     Peer(resync::testing::Server<resync::doc::Model>& s, std::uint64_t replica_id, Policy p = {}, resync::SessionOptions o = {},
          std::uint64_t seed = 7)
-        : Replica<Policy, Link>(s, std::move(p), std::move(o), seed) {
+        : Replica<Policy, Link, Store>(s, std::move(p), std::move(o), seed) {
         // The session holds a reference to `store`, which stays where it is: only its value changes.
-        this->store = resync::MemoryStore(replica_id);
+        this->store = this->box.make(replica_id);
     }
 };
 

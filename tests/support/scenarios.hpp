@@ -15,6 +15,11 @@
 
 #include <support/temp_dir.hpp>
 
+#if RESYNC_TEST_SQLITE
+#include <resync/sqlite/store.hpp>
+#include <catch2/catch.hpp>
+#endif
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -68,7 +74,87 @@ P make_policy(const ScratchDir& dir) {
         return P{};
 }
 
-/// Everything a MemoryStore holds, to compare a store before and after something that must not
+// ------------------------------------------------------------------------- stores under test
+
+/// The stores every scenario built on `Replica<Policy, Link, Store>` runs on, as one test list
+/// (`TEMPLATE_LIST_TEST_CASE(..., resync_test::ScenarioStores)`): MemoryStore, and SqliteStore
+/// when the build has SQLite.
+#if RESYNC_TEST_SQLITE
+using ScenarioStores = std::tuple<resync::MemoryStore, resync::SqliteStore>;
+#else
+using ScenarioStores = std::tuple<resync::MemoryStore>;
+#endif
+
+/// The link scenarios use unless they name another.
+using Loopback = resync::testing::LoopbackTransport<resync::doc::Model>;
+
+/// A scenario's test case parameters: the store it runs on, and the policy.
+template <class S, class P>
+struct On {
+    using store = S;
+    using policy = P;
+};
+/// Every policy given, on every store under test (a test list for TEMPLATE_LIST_TEST_CASE).
+#if RESYNC_TEST_SQLITE
+template <class... Ps>
+using OnEveryStore = std::tuple<On<resync::MemoryStore, Ps>..., On<resync::SqliteStore, Ps>...>;
+#else
+template <class... Ps>
+using OnEveryStore = std::tuple<On<resync::MemoryStore, Ps>...>;
+#endif
+
+/// Reads a backup file back, the way its store wrote it: a store that backs itself up has its
+/// own reader (a SqliteStore backup is a database), the others write `resync::restore_backup`'s format.
+template <class Store>
+auto read_backup(const std::string& path) {
+    if constexpr (resync::store_requirements::backs_itself_up<Store>) return Store::restore_backup(path);
+    else return resync::restore_backup<typename Store::model_type>(path);
+}
+
+/// Owns a replica's store and makes a new one (for MemoryStore: in memory; replica id 0 means a
+/// random one).
+template <class S>
+struct StoreBox;
+
+template <>
+struct StoreBox<resync::MemoryStore> {
+    resync::MemoryStore store;
+    explicit StoreBox(std::uint64_t replica_id = 0) : store(make(replica_id)) {}
+    resync::MemoryStore make(std::uint64_t replica_id) {
+        return replica_id ? resync::MemoryStore(replica_id) : resync::MemoryStore();
+    }
+};
+
+#if RESYNC_TEST_SQLITE
+/// `PRAGMA integrity_check` on a store's file: "ok", or what SQLite found.
+inline std::string integrity_of(const resync::SqliteStore& s) {
+    auto& q = s.database()("PRAGMA integrity_check");
+    std::string out;
+    while (q.step()) out += std::string(q.blob(0));
+    q.reset();
+    return out;
+}
+
+/// A SqliteStore in a file of its own (in a scratch folder removed afterwards); when the box
+/// goes away, at the end of the test, the file must pass `PRAGMA integrity_check`.
+template <>
+struct StoreBox<resync::SqliteStore> {
+    TempDir dir;
+    std::size_t files = 0;
+    resync::SqliteStore store;
+    explicit StoreBox(std::uint64_t replica_id = 0) : store(make(replica_id)) {}
+    ~StoreBox() { CHECK(integrity_of(store) == "ok"); }
+    resync::SqliteStore make(std::uint64_t replica_id) {
+        resync::SqliteOptions o;
+        o.replica_id = replica_id;
+        auto s = resync::SqliteStore::open((dir / ("replica-" + std::to_string(files++) + ".db")).string(), o);
+        REQUIRE(s);
+        return std::move(*s);
+    }
+};
+#endif
+
+/// Everything a store holds, to compare a store before and after something that must not
 /// touch it.
 struct StoreImage {
     resync::doc::State state;
@@ -82,7 +168,8 @@ struct StoreImage {
 
 /// An image of `store`; with `with_pending_record = false` the pending-reset record is left out
 /// (a reset attempt writes it before any other work, by design).
-inline StoreImage image_of(const resync::MemoryStore& store, bool with_pending_record = true) {
+template <class Store>
+StoreImage image_of(const Store& store, bool with_pending_record = true) {
     StoreImage i{store.state(), store.unsynced(), store.acknowledged_after(0), store.sync_state(),
                  store.last_client_version()};
     if (!with_pending_record) i.sync.pending_reset.reset();
@@ -131,18 +218,21 @@ inline std::string to_text(const resync::doc::State& s) {
     return out.empty() ? std::string("(empty)\n") : out;
 }
 
-/// One client replica: a MemoryStore that outlives its sessions, and a link (a LoopbackTransport,
-/// or any transport constructible from `(Server&, seed)`) and session that `restart()` destroys
-/// and builds again, as an application restart would.
-template <class Policy, class Link = resync::testing::LoopbackTransport<resync::doc::Model>>
+/// One client replica: a store (a MemoryStore unless named) that outlives its sessions, and a
+/// link (a LoopbackTransport, or any transport constructible from `(Server&, seed)`) and session
+/// that `restart()` destroys and builds again, as an application restart would.
+template <class Policy, class Link = resync::testing::LoopbackTransport<resync::doc::Model>,
+          class Store = resync::MemoryStore>
 struct Replica {
-    using Session = resync::SyncSession<resync::MemoryStore, Link, Policy>;
+    using Session = resync::SyncSession<Store, Link, Policy>;
+    using store_type = Store;
 
     resync::testing::Server<resync::doc::Model>* server;
     Policy policy;
     resync::SessionOptions options;
     std::uint64_t link_seed;
-    resync::MemoryStore store;
+    StoreBox<Store> box;
+    Store& store = box.store;
     std::optional<Link> link_;
     std::optional<Session> session_;
 

@@ -54,7 +54,8 @@ struct fresh_copy_staging {};
 /// `Result<BackupMade> back_up(const std::string& directory, const ResetTrigger&, const FileHook*) const`:
 /// the store writes its own durable backup file (its state, unsynced changes and sync state) into
 /// `directory` - a database with its own online backup - instead of `backup::write_file`
-/// exporting its whole state through the model.
+/// exporting its whole state through the model; `static std::error_code verify_backup(const
+/// std::string& path)` checks such a file (the store's own reader reads it back).
 struct self_backup {};
 } // namespace cap
 

@@ -67,9 +67,11 @@ namespace store_requirements {
 template <class S>
 concept has_self_backup = requires(const S& s, const std::string& dir, const ResetTrigger& t, const FileHook* hook) {
     { s.back_up(dir, t, hook) } -> std::same_as<Result<BackupMade>>;
+    { S::verify_backup(dir) } -> std::same_as<std::error_code>;
 };
 /// Writes its own durable backup file (`cap::self_backup`): `backup::File` and the session's
-/// manual backups use it instead of exporting the whole state through the model.
+/// manual backups use it instead of exporting the whole state through the model; the session
+/// checks such a file with `S::verify_backup(path)` before a manual reset relies on it.
 template <class S>
 concept backs_itself_up = declares_capability<S, cap::self_backup> && has_self_backup<S>;
 } // namespace store_requirements
@@ -120,6 +122,12 @@ concept commits = requires(const D& d, S& s, reset_commit_of<S>&& c) {
 template <class D, class S>
 concept commits_keeping_before = requires(const D& d, S& s, reset_commit_of<S>&& c) {
     { d.commit_keeping_before(s, std::move(c)) } -> std::same_as<Result<DiscardOutcome<snapshot_of<S>>>>;
+};
+/// Optional: the commit from a store's own staging (`cap::fresh_copy_staging`), which needs no
+/// snapshot in memory. Required of the discard policy when the store stages its fresh copies.
+template <class D, class S>
+concept commits_staged = requires(const D& d, S& s, StagedResetCommit<operation_of<S>>&& c) {
+    { d.commit_staged(s, std::move(c)) } -> std::same_as<Result<DiscardOutcome<snapshot_of<S>>>>;
 };
 } // namespace discard_requirements
 

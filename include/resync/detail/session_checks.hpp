@@ -81,7 +81,8 @@ constexpr bool check_capabilities() {
                   "commit_staged_reset(StagedResetCommit<operation_type>&&, CommitKind) (see docs/concepts.md)");
     static_assert(!declares_capability<S, cap::self_backup> || has_self_backup<S>, RESYNC_SESSION_PREFIX
                   "the store declares cap::self_backup and must provide `resync::Result<resync::BackupMade> "
-                  "back_up(const std::string& directory, const resync::ResetTrigger&, const resync::FileHook*) const`");
+                  "back_up(const std::string& directory, const resync::ResetTrigger&, const resync::FileHook*) const` and "
+                  "`static std::error_code verify_backup(const std::string& path)`");
     return true;
 }
 

@@ -51,6 +51,20 @@ struct Diff {
         out.before.emplace(std::move(done->before));
         return out;
     }
+
+    /// The commit from a store's own staging (`cap::fresh_copy_staging`): the store writes only
+    /// the objects that differ from its staged copy (a database: insert, update and delete only
+    /// the differing rows, in SQL), in one transaction.
+    template <class S>
+        requires store_requirements::stages_fresh_copies<S>
+    Result<DiscardOutcome<snapshot_of<S>>>
+    commit_staged(S& store, StagedResetCommit<operation_of<S>>&& c) const {
+        auto stats = store.commit_staged_reset(std::move(c), CommitKind::diff);
+        if (!stats) return stats.error();
+        DiscardOutcome<snapshot_of<S>> out;
+        out.diff = *stats;
+        return out;
+    }
 };
 
 } // namespace resync::discard

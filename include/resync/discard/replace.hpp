@@ -32,6 +32,17 @@ struct Replace {
     commit_keeping_before(S& store, reset_commit_of<S>&& c) const {
         return commit(store, std::move(c));
     }
+
+    /// The commit from a store's own staging (`cap::fresh_copy_staging`): the store swaps its
+    /// staged copy in (a database renames its staged tables), in one transaction.
+    template <class S>
+        requires store_requirements::stages_fresh_copies<S>
+    Result<DiscardOutcome<snapshot_of<S>>>
+    commit_staged(S& store, StagedResetCommit<operation_of<S>>&& c) const {
+        auto done = store.commit_staged_reset(std::move(c), CommitKind::replace);
+        if (!done) return done.error();
+        return DiscardOutcome<snapshot_of<S>>{};
+    }
 };
 
 } // namespace resync::discard

@@ -112,6 +112,20 @@ public:
     std::uint64_t bytes_fed() const noexcept { return fed_; }
     std::uint64_t bytes_total() const noexcept { return header_ ? resync::detail::frame_header_size + declared_ : 0; }
 
+    /// Hands over what was decoded since the last call, for a store that writes a copy out as it
+    /// decodes (so the decoded state is never whole in memory): `on_collection(name)` for every
+    /// collection met so far (empty ones included), then `on_object(collection, key, Object&&)`
+    /// for each object decoded since. Decoding goes on after it. Objects handed over are no
+    /// longer checked for a duplicate key: the receiver checks (a database's primary key).
+    template <class OnCollection, class OnObject>
+    void drain(OnCollection&& on_collection, OnObject&& on_object) {
+        for (auto& [name, collection] : state_.collections) {
+            on_collection(std::string_view(name));
+            for (auto& [key, object] : collection) on_object(std::string_view(name), std::string_view(key), std::move(object));
+            collection.clear();
+        }
+    }
+
     /// The decoded state (valid once `done()`), leaving the decoder empty.
     State take() { return std::exchange(state_, State{}); }
 

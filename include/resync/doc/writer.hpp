@@ -18,13 +18,26 @@
 
 namespace resync::doc {
 
+/// Where a writer over a partial state gets the objects it has not seen yet: a database store
+/// loads each object into the writer's state the first time the transaction touches it, so a
+/// write costs what it touches, not the store's size.
+class ObjectSource {
+public:
+    /// Puts `collection/key` into the writer's state if the store has it (called once or more).
+    virtual void load(std::string_view collection, std::string_view key) = 0;
+
+protected:
+    ~ObjectSource() = default;
+};
+
 /// Records and applies the operations of one local transaction.
 class Writer {
 public:
     /// `replica` and `next_seq` name new list elements: (replica, seq) is unique per store.
+    /// With a `source`, `state` holds only the objects loaded so far (see `ObjectSource`).
     Writer(State& state, std::vector<Operation>& ops, std::vector<Operation>& undo, std::uint64_t replica = 0,
-           std::uint64_t* next_seq = nullptr)
-        : state_(state), ops_(ops), undo_(undo), replica_(replica), next_seq_(next_seq) {}
+           std::uint64_t* next_seq = nullptr, ObjectSource* source = nullptr)
+        : state_(state), ops_(ops), undo_(undo), replica_(replica), next_seq_(next_seq), source_(source) {}
 
     /// Creates an object (no-op if it exists).
     Writer& create(std::string_view collection, std::string_view key) {
@@ -106,11 +119,19 @@ public:
         return record(std::move(op));
     }
 
-    /// The state as this transaction sees it.
+    /// One field's value as this transaction sees it, or null (loaded from the store first when
+    /// the writer reads through an `ObjectSource`).
+    Value get(std::string_view collection, std::string_view key, std::string_view field) const {
+        if (source_) source_->load(collection, key);
+        return state_.get(collection, key, field);
+    }
+
+    /// The state as this transaction sees it (with an `ObjectSource`: the objects it touched).
     const State& state() const noexcept { return state_; }
 
 private:
     const List* list_at(std::string_view collection, std::string_view key, std::string_view field) const {
+        if (source_) source_->load(collection, key);
         const Object* o = state_.find(collection, key);
         if (!o) return nullptr;
         auto it = o->find(field);
@@ -168,6 +189,7 @@ private:
     }
 
     Writer& record(Operation op) {
+        if (source_) source_->load(collection_of(op), key_of(op));
         doc::apply(state_, op, &undo_);
         ops_.push_back(std::move(op));
         return *this;
@@ -178,6 +200,7 @@ private:
     std::uint64_t replica_ = 0;
     std::uint64_t* next_seq_ = nullptr;
     std::uint64_t local_seq_ = 0;
+    ObjectSource* source_ = nullptr;
 };
 
 } // namespace resync::doc

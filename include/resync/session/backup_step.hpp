@@ -91,6 +91,8 @@ std::error_code await_user(Core<S, T, P>& c) {
     c.last_report = r.report;
     const ResetRequest request{r.trigger, r.record.backup_path, r.record.attempt};
     r.staging.remove_file();
+    // The copy is fetched again when the application resets.
+    if constexpr (store_stages<S>) (void)c.store.stage_discard();
     c.run.reset();
     c.state = SessionState::awaiting_user;
     if (c.request) c.request(request);

@@ -176,33 +176,49 @@ std::optional<StepFailure> commit_step(Core<S, T, P>& c, bool& committed) {
 
     std::optional<Snap> before_copy;
     using D = typename P::discard_type;
+    constexpr bool stages = store_stages<S>;
+    static_assert(!stages || discard_requirements::commits_staged<D, S>,
+                  "resync::SyncSession: the store stages its fresh copies (cap::fresh_copy_staging), so the "
+                  "discard policy must provide `commit_staged(S& store, resync::StagedResetCommit<operation_type>&&)` "
+                  "(discard::Replace and discard::Diff do)");
     // The before-state comes back from the commit when the policy can hand it back without a
-    // copy (Replace moves it aside, Diff on a store that keeps it); otherwise copy it now.
+    // copy (Replace moves it aside, Diff on a store that keeps it); otherwise copy it now. A
+    // store that stages its copies commits in place: a policy that keeps the before-state in
+    // memory gets a copy (the one place such a reset reads the whole state).
     constexpr bool keeps_before = P::backup_type::keeps_before_state;
-    constexpr bool commit_keeps_before = discard_requirements::commits_keeping_before<D, S>;
+    constexpr bool commit_keeps_before = !stages && discard_requirements::commits_keeping_before<D, S>;
     if constexpr (keeps_before && !commit_keeps_before) before_copy = c.store.export_snapshot();
     r.report.objects_before = c.object_count();
     auto history = c.policy.replay().prepare(std::move(r.recovered->history));
     const auto& copy = *r.record.copy;
-    reset_commit_of<S> commit{std::move(*r.fresh), std::move(history), SyncState{}, std::move(quarantine)};
-    commit.sync_state.client_ident = copy.new_ident;
-    commit.sync_state.download = copy.position;
-    commit.sync_state.upload_acked = 0;
-    commit.sync_state.epoch = copy.epoch;
-    commit.sync_state.schema_version = copy.schema_version;
+    SyncState next_sync;
+    next_sync.client_ident = copy.new_ident;
+    next_sync.download = copy.position;
+    next_sync.upload_acked = 0;
+    next_sync.epoch = copy.epoch;
+    next_sync.schema_version = copy.schema_version;
     PendingReset record = r.record;
     record.phase = ResetPhase::commit;
     record.copy.reset();
     record.staging_path.clear();
     record.lost_acknowledged.clear();
-    commit.sync_state.pending_reset = record;
+    next_sync.pending_reset = record;
     std::optional<DiscardOutcome<Snap>> outcome;
     if (auto e = c.guarded(ResetPhase::commit, errc::store_failure, [&]() -> std::error_code {
             auto out = [&] {
-                if constexpr (keeps_before && commit_keeps_before)
-                    return c.policy.discard().commit_keeping_before(c.store, std::move(commit));
-                else
-                    return c.policy.discard().commit(c.store, std::move(commit));
+                if constexpr (stages) {
+                    // From the store's staging, in one store transaction: the copy never comes
+                    // into memory.
+                    StagedResetCommit<Op> commit{std::move(history), std::move(next_sync), std::move(quarantine)};
+                    return c.policy.discard().commit_staged(c.store, std::move(commit));
+                } else {
+                    reset_commit_of<S> commit{std::move(*r.fresh), std::move(history), std::move(next_sync),
+                                              std::move(quarantine)};
+                    if constexpr (keeps_before && commit_keeps_before)
+                        return c.policy.discard().commit_keeping_before(c.store, std::move(commit));
+                    else
+                        return c.policy.discard().commit(c.store, std::move(commit));
+                }
             }();
             if (!out) return out.error();
             outcome = std::move(*out);

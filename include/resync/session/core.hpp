@@ -20,6 +20,7 @@
 #include <resync/session/guard.hpp>
 #include <resync/session/recovery_run.hpp>
 #include <resync/session/staging.hpp>
+#include <resync/session/store_staging.hpp>
 #include <resync/session_options.hpp>
 #include <resync/sync_state.hpp>
 #include <resync/trigger.hpp>
@@ -122,8 +123,8 @@ struct Run {
     std::vector<OperationOutcome> already_there; ///< unsynced changes the copy already holds
     Decoding<model_of<S>> decoding;
     std::uint64_t decoded_bytes = 0;             ///< staged bytes read back into the decoder
-    std::optional<Snap> fresh;                   ///< the decoded copy
-    RecoveryRun<P, S> recovery;
+    std::optional<fresh_of<S>> fresh;            ///< the decoded copy (or the store's view of its staged copy)
+    RecoveryRun<P, S, fresh_of<S>> recovery;
     bool recovery_threw = false;
     std::optional<Recovered<Op>> recovered;
     ClientVersion accounted_upto = 0;            ///< the newest unsynced change taken into this attempt

@@ -9,6 +9,7 @@
 #include <resync/error.hpp>
 #include <resync/protocol.hpp>
 #include <resync/session/core.hpp>
+#include <resync/session/store_staging.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -55,8 +56,16 @@ bool asks_about_acknowledged(const ResetTrigger& t) {
     }
 }
 
+/// Bytes of the copy staged so far: where the next piece starts.
+template <class S, class T, class P>
+std::uint64_t staged_size(const Core<S, T, P>& c) {
+    if constexpr (store_stages<S>) return c.store.staged_bytes();
+    else return c.run->staging.size();
+}
+
 /// Starts (or resumes) the fetch: staging is opened - the file the record names, when it still
-/// holds a prefix of the copy, else a new one - and the first request goes out when bound.
+/// holds a prefix of the copy, else a new one; or the store's own staging, when it holds a prefix
+/// of the copy the record names - and the first request goes out when bound.
 template <class S, class T, class P>
 void begin_fetch(Core<S, T, P>& c) {
     auto& r = *c.run;
@@ -65,6 +74,19 @@ void begin_fetch(Core<S, T, P>& c) {
         if (asks_about_acknowledged<S>(r.trigger)) r.acknowledged = c.store.acknowledged_after(0);
     r.stage = Stage::fetch;
     c.fresh = {};
+    if constexpr (store_stages<S>) {
+        if (!store_holds_copy(c.store, r.record.copy)) {
+            // Another copy, or one the record never named (a crash between the two writes): gone.
+            if (c.store.staged_copy()) (void)c.store.stage_discard();
+            r.record.copy.reset();
+        } else if (c.store.staged_bytes() == r.record.copy->total_bytes) {
+            r.report.fresh_copy_bytes = c.store.staged_bytes();
+            r.stage = Stage::decode;
+            return;
+        }
+        if (c.bound) request_fresh_copy(c);
+        return;
+    }
     const bool resumed = r.record.copy && !r.record.staging_path.empty() &&
                          r.staging.resume_file(r.record.staging_path, r.record.copy->total_bytes, c.file_hook());
     if (!resumed) {
@@ -88,7 +110,7 @@ void request_fresh_copy(Core<S, T, P>& c) {
     auto& r = *c.run;
     protocol::FreshRequest q;
     q.ident = c.store.sync_state().client_ident;
-    q.offset = r.staging.size();
+    q.offset = staged_size(c);
     if (r.record.copy) {
         q.expected = r.record.copy->position;
         q.reserved_ident = r.record.copy->new_ident;
@@ -109,6 +131,11 @@ std::optional<StepFailure> restart_fetch(Core<S, T, P>& c, errc why, std::string
         return StepFailure{ResetPhase::fetch, why, std::move(detail)};
     c.report_error(why, detail);
     r.record.copy.reset();
+    if constexpr (store_stages<S>) {
+        (void)c.store.stage_discard();
+        c.fresh = {};
+        return std::nullopt;
+    }
     if (r.staging.restart()) {
         r.staging.remove_file();
         r.staging.use_memory();
@@ -142,6 +169,14 @@ void note_probes(Core<S, T, P>& c, const std::vector<protocol::Probe>& probes) {
 template <class S, class T, class P>
 std::optional<StepFailure> stage_new_copy(Core<S, T, P>& c) {
     auto& r = *c.run;
+    if constexpr (store_stages<S>) {
+        // The store's staging first, then the record: a crash between them leaves a copy the
+        // record does not name, which the next fetch forgets.
+        if (auto ec = c.store.stage_begin(*r.record.copy))
+            return StepFailure{ResetPhase::fetch, ec, "starting to stage the fresh copy in the store"};
+        if (auto ec = c.checkpoint()) return StepFailure{ResetPhase::fetch, ec, "writing the pending-reset record"};
+        return std::nullopt;
+    }
     r.staging.remove_file();
     r.record.staging_path.clear();
     if (const std::string dir = c.backup_directory(); !dir.empty()) {
@@ -174,24 +209,30 @@ std::optional<StepFailure> stage_chunk(Core<S, T, P>& c, protocol::FreshChunk& c
                                         chunk.total_bytes, chunk.integrated_from_requester};
         note_probes(c, chunk.probes);
         if (auto failed = stage_new_copy(c)) return failed;
-    } else if (chunk.offset == 0 && r.staging.size() == 0) {
+    } else if (chunk.offset == 0 && staged_size(c) == 0) {
         // A copy started over brings the probes again.
         note_probes(c, chunk.probes);
     }
-    if (chunk.offset != r.staging.size()) return std::nullopt; // duplicate or out of order
+    if (chunk.offset != staged_size(c)) return std::nullopt; // duplicate or out of order
     const std::uint64_t total = r.record.copy->total_bytes;
-    if (chunk.bytes.empty() && r.staging.size() < total) {
+    if (chunk.bytes.empty() && staged_size(c) < total) {
         // The server stopped short: resume from here, up to a bound.
         if (++r.damaged_copies >= c.options.max_fresh_copy_attempts)
             return StepFailure{ResetPhase::fetch, errc::fresh_copy_truncated, "the fresh copy kept ending early"};
         return std::nullopt;
     }
-    if (r.staging.size() + chunk.bytes.size() > total)
+    if (staged_size(c) + chunk.bytes.size() > total)
         return restart_fetch(c, errc::fresh_copy_corrupt, "the fresh copy is longer than announced");
-    if (auto ec = r.staging.append(std::move(chunk.bytes), c.options.staging_sync_bytes))
-        return StepFailure{ResetPhase::fetch, ec, "writing the staging file " + r.staging.path()};
-    c.tell_progress(ResetPhase::fetch, ProgressStep::download, r.staging.size(), total);
-    if (r.staging.size() < total) return std::nullopt;
+    if constexpr (store_stages<S>) {
+        // Each piece is one durable store transaction.
+        if (auto ec = c.store.stage_append(chunk.bytes))
+            return StepFailure{ResetPhase::fetch, ec, "staging a piece of the fresh copy in the store"};
+    } else {
+        if (auto ec = r.staging.append(std::move(chunk.bytes), c.options.staging_sync_bytes))
+            return StepFailure{ResetPhase::fetch, ec, "writing the staging file " + r.staging.path()};
+    }
+    c.tell_progress(ResetPhase::fetch, ProgressStep::download, staged_size(c), total);
+    if (staged_size(c) < total) return std::nullopt;
     // Every byte staged: durable before the record says so.
     if (auto ec = r.staging.sync()) return StepFailure{ResetPhase::fetch, ec, "syncing the staging file"};
     r.record.phase = ResetPhase::fetch;

@@ -49,9 +49,33 @@ void describe_outcomes(std::vector<OperationOutcome>& outcomes, const Lists&... 
     }
 }
 
-/// Decodes up to `work` more objects of the staged copy; once whole, prepares the recovery.
+/// Decodes up to `work` more objects of the copy in the store's own staging; once whole, the
+/// recovery reads it through the store's view.
 template <class S, class T, class P>
-std::optional<StepFailure> decode_step(Core<S, T, P>& c, std::size_t work) {
+std::optional<StepFailure> decode_in_store(Core<S, T, P>& c, std::size_t work) {
+    auto& r = *c.run;
+    auto decoded = c.store.stage_decode(work);
+    c.tell_progress(ResetPhase::fetch, ProgressStep::decode, r.report.fresh_copy_bytes, r.report.fresh_copy_bytes,
+                    c.store.staged_objects());
+    if (!decoded) {
+        if (decoded.error() != errc::fresh_copy_corrupt && decoded.error() != errc::fresh_copy_truncated)
+            return StepFailure{ResetPhase::fetch, decoded.error(), "decoding the staged fresh copy in the store"};
+        // The copy is damaged: fetch it again, up to a bound.
+        r.record.phase = std::min(r.record.phase, ResetPhase::backup);
+        auto failed = restart_fetch(c, errc::fresh_copy_corrupt, "the fresh copy failed its integrity check");
+        if (!failed) begin_fetch(c);
+        return failed;
+    }
+    if (!*decoded) return std::nullopt;
+    r.fresh.emplace(c.store.staged_view());
+    prepare_recovery(c);
+    return std::nullopt;
+}
+
+/// Decodes up to `work` more objects of the copy in the session's staging; once whole, prepares
+/// the recovery.
+template <class S, class T, class P>
+std::optional<StepFailure> decode_in_session(Core<S, T, P>& c, std::size_t work) {
     auto& r = *c.run;
     const std::size_t objects_before = r.decoding.objects();
     auto damaged = [&]() -> std::optional<StepFailure> {
@@ -97,6 +121,14 @@ std::optional<StepFailure> decode_step(Core<S, T, P>& c, std::size_t work) {
     r.decoding = Decoding<model_of<S>>{};
     prepare_recovery(c);
     return std::nullopt;
+}
+
+/// Decodes up to `work` more objects of the staged copy (in the store's staging when it has its
+/// own); once whole, prepares the recovery.
+template <class S, class T, class P>
+std::optional<StepFailure> decode_step(Core<S, T, P>& c, std::size_t work) {
+    if constexpr (store_stages<S>) return decode_in_store(c, work);
+    else return decode_in_session(c, work);
 }
 
 /// Which local changes go into recovery, and the fates decided before it: changes the copy

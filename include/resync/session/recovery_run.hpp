@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// `session::RecoveryRun<P, S>`: one recovery as the session drives it, in slices when the
-/// recovery policy offers a task (`recover::Rebase` does), else in one step.
+/// `session::RecoveryRun<P, S, Fresh>`: one recovery as the session drives it, in slices when the
+/// recovery policy offers a task (`recover::Rebase` does), else in one step. `Fresh` is what the
+/// rules read as the fresh copy: the decoded snapshot, or a store's view of its staged copy.
 
 #include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
@@ -17,18 +18,19 @@
 
 namespace resync::session {
 
-template <class P, class S>
+template <class P, class S, class Fresh = snapshot_of<S>>
 class RecoveryRun {
     using R = typename P::recovery_type;
     using Op = operation_of<S>;
-    using Snap = snapshot_of<S>;
 
 public:
     /// Whether the policy recovers in slices.
-    static constexpr bool sliced = recovery_requirements::recovers_in_slices<R, S>;
+    static constexpr bool sliced = requires(const R& r, const S& s, const Fresh& f, const ResetTrigger& t) {
+        r.task(s, f, t);
+    };
 
     /// Starts a recovery onto `fresh` (which must outlive it).
-    void start(const R& policy, const S& store, const Snap& fresh, const ResetTrigger& trigger) {
+    void start(const R& policy, const S& store, const Fresh& fresh, const ResetTrigger& trigger) {
         policy_ = &policy;
         store_ = &store;
         fresh_ = &fresh;
@@ -77,13 +79,13 @@ private:
     };
     template <class Void>
     struct TaskOf<true, Void> {
-        using type = decltype(std::declval<const R&>().task(std::declval<const S&>(), std::declval<const Snap&>(),
+        using type = decltype(std::declval<const R&>().task(std::declval<const S&>(), std::declval<const Fresh&>(),
                                                             std::declval<const ResetTrigger&>()));
     };
 
     const R* policy_ = nullptr;
     const S* store_ = nullptr;
-    const Snap* fresh_ = nullptr;
+    const Fresh* fresh_ = nullptr;
     ResetTrigger trigger_;
     std::vector<LocalChangeset<Op>> local_;
     std::size_t added_ = 0;
