@@ -16,6 +16,7 @@
 /// Identified by `PRAGMA application_id` ("RSYN") and versioned by `PRAGMA user_version`.
 
 #include <resync/error.hpp>
+#include <resync/result.hpp>
 #include <resync/sqlite/database.hpp>
 
 #include <cstdint>

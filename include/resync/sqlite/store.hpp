@@ -628,8 +628,12 @@ private:
     };
 
     struct Decoder {
+        // A constructor of its own, not a default member initializer: clang asks whether a
+        // nested class is default-constructible before the enclosing class is complete, and
+        // answers no when the nested class has member initializers.
+        Decoder() : next_chunk(0) {}
         doc::SnapshotDecoder decoder;
-        std::int64_t next_chunk = 0; ///< the last chunk fed (its seq)
+        std::int64_t next_chunk; ///< the last chunk fed (its seq)
     };
 
     template <class F>
