@@ -1,13 +1,15 @@
 # resync_discover_catch_tests(<target> [WORKING_DIRECTORY <dir>] [TIMEOUT <seconds>]
 #                             [SKIP_RETURN_CODE <code>] [LABELS <label>]
-#                             [ENVIRONMENT <VAR=value>])
+#                             [ENVIRONMENT <VAR=value>] [COST <n>])
 #
 # Registers every Catch2 test case of <target> as its own ctest test, named by the test case's
 # sentence. Like catch_discover_tests() from Catch2 2.13, the list is taken from the built
 # executable (--list-test-names-only) after each build; unlike it, a name may contain `;`,
 # `\`, `,`, `[` or `]`, since names here are sentences. Every test runs with `--warn NoTests`,
 # so a name that fails to select its own test case fails loudly instead of passing with nothing
-# run.
+# run. Test cases tagged [slow] get ctest's COST 100 (or <n>, when given, for every test case of
+# <target>): ctest starts the costliest first, so on a fresh build directory (no timings yet) a
+# long test does not start last and run alone while the other cores idle.
 #
 # This file is also the script that does the listing, run as
 #   cmake -DEXE=<exe> -DOUT=<file> -DWORKDIR=<dir> -DTIMEOUT=<s> -P ResyncCatch.cmake
@@ -17,7 +19,7 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
     set(_resync_catch_script "${CMAKE_CURRENT_LIST_FILE}")
 
     function(resync_discover_catch_tests target)
-        cmake_parse_arguments(PARSE_ARGV 1 arg "" "WORKING_DIRECTORY;TIMEOUT;SKIP_RETURN_CODE;LABELS;ENVIRONMENT" "")
+        cmake_parse_arguments(PARSE_ARGV 1 arg "" "WORKING_DIRECTORY;TIMEOUT;SKIP_RETURN_CODE;LABELS;ENVIRONMENT;COST" "")
         if(NOT arg_WORKING_DIRECTORY)
             set(arg_WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
         endif()
@@ -37,6 +39,7 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
                 "-DSKIP_RETURN_CODE=${arg_SKIP_RETURN_CODE}"
                 "-DLABELS=${arg_LABELS}"
                 "-DENVIRONMENT=${arg_ENVIRONMENT}"
+                "-DCOST=${arg_COST}"
                 -P "${_resync_catch_script}"
             VERBATIM)
 
@@ -144,6 +147,11 @@ while(NOT output STREQUAL "")
     set(extra "")
     if(SKIP_RETURN_CODE)
         string(APPEND extra " SKIP_RETURN_CODE ${SKIP_RETURN_CODE}")
+    endif()
+    if(COST)
+        string(APPEND extra " COST ${COST}")
+    elseif(quick_at EQUAL -1)
+        string(APPEND extra " COST 100")
     endif()
     string(APPEND script
         "add_test(${name_arg} ${exe_arg} ${spec_arg} --warn NoTests)\n"
