@@ -102,6 +102,12 @@ enum class Stage : std::uint8_t {
 struct Request {
     bool outstanding = false;
     std::uint64_t sent_at = 0;
+    /// What it asked for, so that only its own answer settles it - not the late answer to an
+    /// earlier copy (a retry, or a request sent before a stale answer cleared it): a Pull's
+    /// cursor version, an Upload's last client version. Were a late answer to settle a newer
+    /// request, the session would send that one again at once, and every later request would go
+    /// out twice from then on - under load, retries compound into many such chains.
+    std::uint64_t asked = 0;
 };
 
 /// A reset attempt in flight.
