@@ -9,6 +9,7 @@
 /// backup_step.hpp, fetch_step.hpp, recover_step.hpp (decode + recover), commit_step.hpp (commit +
 /// notify), sync_loop.hpp (replay + acknowledge run in normal sync), pipeline.hpp (the driver).
 
+#include <resync/concepts/capabilities.hpp>
 #include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
 #include <resync/error.hpp>
@@ -189,7 +190,10 @@ struct Core {
             .count();
     }
     double jitter() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
-    bool due(const Request& r) const { return tick - r.sent_at >= options.retry_after_polls; }
+    bool due(const Request& r) const {
+        if constexpr (declares_transport_capability<T, cap::answers_every_request>) return false;
+        else return tick - r.sent_at >= options.retry_after_polls;
+    }
 
     // ------------------------------------------------------------------ the durable record
 
