@@ -14,7 +14,8 @@
 //    server and on every client. Measured: throughput (changesets acknowledged per second, first
 //    write to last acknowledgement), upload latency (local commit to the server's
 //    acknowledgement, p50/p99), and the time from the last acknowledgement until every client
-//    has downloaded every other client's changesets.
+//    has downloaded every other client's changesets; and the download entries the server sent
+//    against the clients x changesets x clients a client needs (1.0: nothing sent twice).
 // 3. The earlier dump is restored with pg_restore into a recreated database. Checked: every
 //    client resets exactly once, and with RecoverAll the server heals - the counter is back to
 //    clients x changesets everywhere. Measured: the time from the restore until all clients
@@ -86,6 +87,13 @@ std::int64_t counter(const resync::MemoryStore& store) {
     const auto* i = std::get_if<std::int64_t>(&it->second);
     return i ? *i : -1;
 }
+
+/// What the server answered, counted by its handler.
+struct Served {
+    std::atomic<std::uint64_t> pulls{0};
+    std::atomic<std::uint64_t> uploads{0};
+    std::atomic<std::uint64_t> entries{0}; ///< download entries sent
+};
 
 bool synced(Replica& r) {
     return r.session.state() == resync::SessionState::syncing && !r.store.has_unsynced() &&
@@ -267,13 +275,20 @@ int main(int argc, char** argv) {
         std::cerr << "cannot set up the database: " << admin.last_failure().message << "\n";
         return 1;
     }
+    Served served;
     resync::net::TcpServerOptions so;
     so.workers = static_cast<std::size_t>(o.workers);
     resync_test::ServerThread server(
         [&]() -> resync_test::TcpServer::Handler {
             auto engine = std::make_shared<Engine>(Storage(storage_options()));
-            return [engine](resync::server::LinkSession& link, resync_test::TcpServer::ClientMessage m) {
-                return engine->handle(link, std::move(m));
+            return [engine, &served](resync::server::LinkSession& link, resync_test::TcpServer::ClientMessage m) {
+                if (std::holds_alternative<resync::protocol::Pull>(m)) ++served.pulls;
+                else if (std::holds_alternative<resync::protocol::Upload<resync::doc::Operation>>(m)) ++served.uploads;
+                auto out = engine->handle(link, std::move(m));
+                for (const auto& reply : out)
+                    if (const auto* d = std::get_if<resync::protocol::Download<resync::doc::Operation>>(&reply))
+                        served.entries += d->entries.size();
+                return out;
             };
         },
         0, so);
@@ -293,12 +308,14 @@ int main(int argc, char** argv) {
     };
     std::printf("%d clients x %d changesets, %d server workers\n", o.clients, o.changesets, o.workers);
     const std::string dump = folder.path() + "/earlier.pgdump";
-    double throughput = 0, p50 = 0, p99 = 0, write_s = 0, converge_s = 0, resets_s = 0, heal_s = 0;
+    double throughput = 0, p50 = 0, p99 = 0, write_s = 0, converge_s = 0, resets_s = 0, heal_s = 0, resent = 0;
+    std::uint64_t pulls = 0, uploads = 0, entries = 0;
     std::size_t acks = 0;
     if (!wait_for(sh.connected, o.clients, sh, deadline)) fail("not every client connected");
     if (!status) {
         db.dump(dump);
         std::printf("all connected; pg_dump taken\n");
+        pulls = served.pulls, uploads = served.uploads, entries = served.entries;
         sh.phase = static_cast<int>(Phase::write);
         if (!wait_for(sh.uploaded, o.clients, sh, deadline)) fail("not every changeset was acknowledged");
     }
@@ -316,6 +333,14 @@ int main(int argc, char** argv) {
     if (!status && !wait_for(sh.converged, o.clients, sh, deadline)) fail("the clients did not converge");
     if (!status) {
         converge_s = std::chrono::duration<double>(Clock::now() - uploads_done).count();
+        pulls = served.pulls - pulls, uploads = served.uploads - uploads, entries = served.entries - entries;
+        // Every client downloads every changeset (its own come back too) once.
+        const auto needed = static_cast<double>(o.clients) * static_cast<double>(sh.expected);
+        resent = static_cast<double>(entries) / needed;
+        std::printf("writing and converging: %llu pulls, %llu uploads answered; %llu download entries sent, %.2fx the "
+                    "%.0f needed\n",
+                    static_cast<unsigned long long>(pulls), static_cast<unsigned long long>(uploads),
+                    static_cast<unsigned long long>(entries), resent, needed);
         std::lock_guard lock(sh.m);
         if (!sh.problems.empty()) fail(sh.problems.front());
     }
@@ -366,7 +391,9 @@ int main(int argc, char** argv) {
         j << "{\"clients\": " << o.clients << ", \"changesets\": " << o.changesets << ", \"workers\": " << o.workers
           << ", \"throughput_changesets_per_s\": " << throughput << ", \"upload_latency_p50_ms\": " << p50
           << ", \"upload_latency_p99_ms\": " << p99 << ", \"write_phase_s\": " << write_s
-          << ", \"converged_after_uploads_s\": " << converge_s
+          << ", \"converged_after_uploads_s\": " << converge_s << ", \"pulls\": " << pulls
+          << ", \"uploads\": " << uploads << ", \"download_entries\": " << entries
+          << ", \"download_entries_per_needed\": " << resent
           << ", \"all_resets_done_s\": " << resets_s << ", \"healed_s\": " << heal_s << "}\n";
     }
     std::printf(status ? "server load: FAILED\n" : "server load: passed\n");

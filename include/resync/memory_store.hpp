@@ -97,6 +97,7 @@ public:
         if (ops.empty()) return ClientVersion{0};
         const ClientVersion v = next_version_++;
         history_.push_back(Entry{{v, 0, std::move(ops)}, std::move(undo), false});
+        ++unacknowledged_;
         return v;
     }
 
@@ -138,12 +139,10 @@ public:
     std::size_t object_count() const noexcept { return state_.object_count(); }
 
     /// Whether any local changeset is unacknowledged, without copying them (the session asks on
-    /// every poll): a binary search past the base, then the few acknowledged changesets the
-    /// server has not sent back yet.
-    bool has_unsynced() const noexcept {
-        return std::any_of(history_.begin() + static_cast<std::ptrdiff_t>(first_pending()), history_.end(),
-                           [](const Entry& e) { return !e.changeset.acknowledged(); });
-    }
+    /// every poll): a count kept as changesets are written and acknowledged, since scanning the
+    /// acknowledged changesets the server has not sent back yet - thousands, after a burst of
+    /// writes - on every poll made the sync loop's cost grow with the backlog.
+    bool has_unsynced() const noexcept { return unacknowledged_ != 0; }
 
     /// Acknowledged local changesets integrated above `server_version`, oldest first (retained
     /// ones only; see `set_retention`).
@@ -167,7 +166,10 @@ public:
         for (const auto& [cv, sv] : integrated)
             if (cv > upto || sv == 0) return errc::impossible_position;
         for (const auto& [cv, sv] : integrated)
-            if (Entry* e = find(cv); e && !e->changeset.acknowledged()) e->changeset.server_version = sv;
+            if (Entry* e = find(cv); e && !e->changeset.acknowledged()) {
+                e->changeset.server_version = sv;
+                --unacknowledged_;
+            }
         sync_.upload_acked = std::max(sync_.upload_acked, upto);
         return {};
     }
@@ -195,6 +197,7 @@ public:
         for (const auto& e : entries) {
             if (e.origin == sync_.client_ident && sync_.client_ident != 0) {
                 Entry& mine = history_[next_own++];
+                if (!mine.changeset.acknowledged()) --unacknowledged_;
                 mine.in_base = true;
                 mine.changeset.server_version = e.server_version;
                 sync_.upload_acked = std::max(sync_.upload_acked, mine.changeset.client_version);
@@ -314,6 +317,7 @@ public:
             e.undo = std::move(*undo);
             s.history_.push_back(std::move(e));
         }
+        s.count_unacknowledged();
         s.next_version_ = r.u64();
         s.replica_id_ = r.u64();
         s.next_element_seq_ = r.u64();
@@ -486,6 +490,7 @@ private:
         quarantine_.insert(quarantine_.end(), std::make_move_iterator(s.quarantine.begin()),
                            std::make_move_iterator(s.quarantine.end()));
         history_ = std::move(s.history);
+        count_unacknowledged();
         sync_ = std::move(s.sync);
         next_version_ = s.next_version;
     }
@@ -495,6 +500,11 @@ private:
     std::size_t first_pending() const noexcept {
         const auto end = std::partition_point(history_.begin(), history_.end(), [](const Entry& e) { return e.in_base; });
         return static_cast<std::size_t>(end - history_.begin());
+    }
+
+    void count_unacknowledged() noexcept {
+        unacknowledged_ = static_cast<std::size_t>(
+            std::count_if(history_.begin(), history_.end(), [](const Entry& e) { return !e.changeset.acknowledged(); }));
     }
 
     Entry* find(ClientVersion v) {
@@ -522,6 +532,7 @@ private:
     std::uint64_t next_element_seq_ = 1;
     std::vector<QuarantinedOperation<doc::Operation>> quarantine_;
     std::vector<Entry> history_;
+    std::size_t unacknowledged_ = 0; ///< changesets in `history_` without a server version
     ClientVersion next_version_ = 1;
     std::size_t retention_ = 10000;
 };

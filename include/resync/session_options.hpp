@@ -15,7 +15,9 @@ namespace resync {
 /// same on any clock; the backoff between reset attempts is wall-clock time (it must outlast a
 /// restart), read from `clock`.
 struct SessionOptions {
-    std::uint32_t retry_after_polls = 8;        ///< resend a request unanswered for this many polls
+    /// Resend a request unanswered for this many polls (never over a transport that declares
+    /// `cap::answers_every_request`, such as `net::TcpTransport`: it waits for its answer).
+    std::uint32_t retry_after_polls = 8;
     std::uint32_t pull_every_polls = 4;         ///< ask for new server changes this often when idle
     std::uint32_t max_download_entries = 256;   ///< server changesets asked for per pull
     std::uint32_t fresh_chunk_bytes = 64 * 1024;///< bytes asked for per fresh-copy request

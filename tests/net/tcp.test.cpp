@@ -21,8 +21,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <variant>
 #include <vector>
 
 // Everything in this file lives in a namespace of its own, so that test files compiled in one
@@ -173,6 +176,56 @@ TEST_CASE("a dropped connection comes back as a new connection, the session says
     CHECK(a.store.state() == state);
     CHECK(server.with([](auto& s) { return s.history().size(); }) == 20); // each change exactly once
     CHECK(a.session.resets_completed() == 0);
+}
+
+TEST_CASE("over TCP a session sends no request twice on one connection, however late the server answers",
+          "[net][tcp][retry]") {
+    // The reference server behind a gate the test holds, counting what it is asked.
+    std::mutex gate;
+    resync::testing::Server<resync::doc::Model> reference;
+    std::size_t uploads = 0, pulls = 0;
+    resync::net::TcpServerOptions one_worker;
+    one_worker.workers = 1;
+    resync_test::ServerThread server(
+        [&]() -> resync_test::TcpServer::Handler {
+            return [&](resync::server::LinkSession& link, resync_test::TcpServer::ClientMessage m) {
+                std::lock_guard lock(gate);
+                uploads += std::holds_alternative<resync::protocol::Upload<resync::doc::Operation>>(m) ? 1 : 0;
+                pulls += std::holds_alternative<resync::protocol::Pull>(m) ? 1 : 0;
+                return reference.handle(link, std::move(m));
+            };
+        },
+        0, one_worker);
+    resync::MemoryStore store;
+    resync_test::Tcp link(server.address(), TcpReplica<resync::DiscardUnsynced>::quick_reconnects());
+    resync::SessionOptions options;
+    options.retry_after_polls = 2;         // over a lossy transport: a resend every other poll
+    options.pull_every_polls = 1u << 30;   // no idle pulls: every pull counted answers a change
+    options.seed = 1;
+    resync::SyncSession<resync::MemoryStore, resync_test::Tcp, resync::DiscardUnsynced> session(
+        store, link, resync::DiscardUnsynced{}, options);
+    const auto step = [&] {
+        session.poll();
+        link.wait(1ms);
+    };
+    REQUIRE(resync_test::until([&] { return session.idle(); }, step));
+    const auto counted = [&](std::size_t& n) {
+        std::lock_guard lock(gate);
+        return n;
+    };
+    const std::size_t pulls_before = counted(pulls);
+
+    REQUIRE(store.write([](resync::doc::Writer& w) { w.create("items", "a").set("items", "a", "n", num(1)); }));
+    {
+        std::lock_guard lock(gate); // the server answers nothing for 200 polls, 100 retry intervals
+        for (int i = 0; i < 200; ++i) step();
+    }
+    REQUIRE(resync_test::until([&] { return session.idle(); }, step));
+    CHECK(counted(uploads) == 1);
+    CHECK(counted(pulls) - pulls_before == 1); // the one that brings the change back
+    CHECK(link.connection_id() == 1);
+    std::lock_guard lock(gate);
+    CHECK(store.state() == reference.state());
 }
 
 } // namespace RESYNC_TEST_FILE

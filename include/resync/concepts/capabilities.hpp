@@ -4,7 +4,8 @@
 /// the ones it offers in `using store_capabilities = resync::capabilities<cap::quarantine, ...>;`
 /// and the session uses a capability only when it is declared (and then checks its members,
 /// with one `static_assert` naming what is missing). A store that happens to have a member
-/// called `quarantined()` does not get its operations quarantined by accident.
+/// called `quarantined()` does not get its operations quarantined by accident. A transport lists
+/// its own in `using transport_capabilities = resync::capabilities<...>;` the same way.
 
 #include <type_traits>
 
@@ -57,6 +58,13 @@ struct fresh_copy_staging {};
 /// exporting its whole state through the model; `static std::error_code verify_backup(const
 /// std::string& path)` checks such a file (the store's own reader reads it back).
 struct self_backup {};
+/// For a Transport: every request sent on a connection is answered on that connection, once and
+/// in order, unless the connection breaks (`connection_id()` then changes, and the session says
+/// Hello again) - a stream to `server::Engine`, as `net::TcpTransport` is. The session then never
+/// sends a request again on the same connection (`SessionOptions::retry_after_polls` does not
+/// apply): the copy would only queue behind the first, and under load every copy is one more
+/// request for a server that is already late.
+struct answers_every_request {};
 } // namespace cap
 
 namespace detail {
@@ -70,5 +78,10 @@ struct lists_capability<capabilities<Caps...>, Cap> : std::bool_constant<(std::i
 template <class S, class Cap>
 concept declares_capability = requires { typename S::store_capabilities; } &&
                               detail::lists_capability<typename S::store_capabilities, Cap>::value;
+
+/// True when the transport `T` declares the optional capability `Cap` in `T::transport_capabilities`.
+template <class T, class Cap>
+concept declares_transport_capability = requires { typename T::transport_capabilities; } &&
+                                        detail::lists_capability<typename T::transport_capabilities, Cap>::value;
 
 } // namespace resync

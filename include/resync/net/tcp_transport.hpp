@@ -12,6 +12,7 @@
 /// server sent bytes that are not a valid frame; the connection was closed). Every new
 /// connection gets a new `connection_id()`, so the session says Hello again.
 
+#include <resync/concepts/capabilities.hpp>
 #include <resync/concepts/model.hpp>
 #include <resync/concepts/transport.hpp>
 #include <resync/error.hpp>
@@ -70,6 +71,9 @@ template <Model M>
 class TcpTransport {
 public:
     using transport_concept = transport_t;
+    /// The server answers every request of a connection on it, in order (net::TcpServer runs one
+    /// request of a connection at a time), or the connection breaks: no request is sent twice.
+    using transport_capabilities = capabilities<cap::answers_every_request>;
     using model_type = M;
     using operation_type = typename M::operation_type;
     using ClientMessage = protocol::ClientMessage<operation_type>;

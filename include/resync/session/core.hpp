@@ -9,6 +9,7 @@
 /// backup_step.hpp, fetch_step.hpp, recover_step.hpp (decode + recover), commit_step.hpp (commit +
 /// notify), sync_loop.hpp (replay + acknowledge run in normal sync), pipeline.hpp (the driver).
 
+#include <resync/concepts/capabilities.hpp>
 #include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
 #include <resync/error.hpp>
@@ -102,6 +103,12 @@ enum class Stage : std::uint8_t {
 struct Request {
     bool outstanding = false;
     std::uint64_t sent_at = 0;
+    /// What it asked for, so that only its own answer settles it - not the late answer to an
+    /// earlier copy (a retry, or a request sent before a stale answer cleared it): a Pull's
+    /// cursor version, an Upload's last client version. Were a late answer to settle a newer
+    /// request, the session would send that one again at once, and every later request would go
+    /// out twice from then on - under load, retries compound into many such chains.
+    std::uint64_t asked = 0;
 };
 
 /// A reset attempt in flight.
@@ -183,7 +190,10 @@ struct Core {
             .count();
     }
     double jitter() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
-    bool due(const Request& r) const { return tick - r.sent_at >= options.retry_after_polls; }
+    bool due(const Request& r) const {
+        if constexpr (declares_transport_capability<T, cap::answers_every_request>) return false;
+        else return tick - r.sent_at >= options.retry_after_polls;
+    }
 
     // ------------------------------------------------------------------ the durable record
 

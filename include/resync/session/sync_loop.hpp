@@ -14,6 +14,7 @@
 #include <resync/protocol.hpp>
 #include <resync/session/core.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -101,7 +102,7 @@ std::optional<ResetTrigger> on_welcome(Core<S, T, P>& c, const protocol::Welcome
 template <class S, class T, class P>
 void send_pull(Core<S, T, P>& c) {
     const SyncState& s = c.store.sync_state();
-    c.pull = {true, c.tick};
+    c.pull = {true, c.tick, s.download.version};
     c.transport.send(protocol::ClientMessage<operation_of<S>>(
         protocol::Pull{s.client_ident, s.download, c.options.max_download_entries}));
 }
@@ -109,7 +110,7 @@ void send_pull(Core<S, T, P>& c) {
 /// Server changesets: checked whole, then integrated by the store in one transaction.
 template <class S, class T, class P>
 void on_download(Core<S, T, P>& c, protocol::Download<operation_of<S>>& d) {
-    c.pull.outstanding = false;
+    if (d.base.version == c.pull.asked) c.pull.outstanding = false;
     if (c.state != SessionState::syncing) return;
     const SyncState& s = c.store.sync_state();
     if (d.ident != s.client_ident) return c.report_error(errc::unknown_client, "a download for another client");
@@ -132,14 +133,19 @@ void on_download(Core<S, T, P>& c, protocol::Download<operation_of<S>>& d) {
     std::span<const RemoteChangeset<operation_of<S>>> fresh(d.entries.data() + first, d.entries.size() - first);
     if (auto ec = c.store.integrate(fresh)) return c.report_error(ec, "integrating server changes");
     c.caught_up = c.store.sync_state().download.version >= d.latest.version;
-    if (!c.caught_up) send_pull(c);
-    else c.last_pull_answered = c.tick;
+    if (!c.caught_up) {
+        if (!c.pull.outstanding) send_pull(c);
+    } else {
+        c.last_pull_answered = c.tick;
+    }
 }
 
 /// The server integrated uploaded changesets.
 template <class S, class T, class P>
 void on_upload_ack(Core<S, T, P>& c, const protocol::UploadAck& a) {
-    c.upload.outstanding = false;
+    // The server acknowledges up to the last client version it integrated, which covers every
+    // changeset of the upload it answers.
+    if (a.client_version >= c.upload.asked) c.upload.outstanding = false;
     if (c.state != SessionState::syncing) return;
     if (a.ident != c.store.sync_state().client_ident) return c.report_error(errc::unknown_client, "an upload ack for another client");
     if (auto ec = c.store.acknowledge(a.client_version, a.integrated))
@@ -165,7 +171,9 @@ void send_upload(Core<S, T, P>& c) {
     u.ident = s.client_ident;
     u.download = s.download;
     u.changesets = c.unsynced_upto(c.policy.replay().max_changesets_per_upload());
-    c.upload = {true, c.tick};
+    ClientVersion last = 0;
+    for (const auto& cs : u.changesets) last = std::max(last, cs.client_version);
+    c.upload = {true, c.tick, last};
     c.transport.send(protocol::ClientMessage<operation_of<S>>(std::move(u)));
 }
 
