@@ -38,6 +38,12 @@ int main() {
                   << "reason: " << to_string(request->trigger.reason) << "\n"
                   << "backup: " << request->backup_path << "\n"
                   << "local data untouched: " << store.state().object_count() << " notes\n";
+        // The report of the waiting reset counts what the decision is about: the offline note,
+        // one changeset of two operations (create, set).
+        const ResetReport& waiting = *session.last_report();
+        std::cout << "report: " << to_string(waiting.outcome) << ", " << waiting.unsynced_changesets
+                  << " unsynced changeset(s), " << waiting.unsynced_operations << " operation(s)\n";
+        if (waiting.unsynced_changesets != 1 || waiting.unsynced_operations != 2) return 1;
     } // the application quits; the request is durable in the store
 
     Session session(store, link, Manual{backup::File{backups}});

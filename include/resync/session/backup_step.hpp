@@ -88,6 +88,10 @@ std::error_code await_user(Core<S, T, P>& c) {
     r.record.mode = r.report.mode_used = ResetMode::manual;
     if (auto ec = c.checkpoint()) return ec;
     r.report.outcome = ResetOutcome::awaiting_user;
+    // Recovery counts the local changes as it starts, and a reset that waits never got there:
+    // the report counts them here, since they are what the application is deciding about.
+    r.report.unsynced_changesets = r.report.unsynced_operations = 0;
+    count_unsynced(r.report, c.store.unsynced());
     c.last_report = r.report;
     const ResetRequest request{r.trigger, r.record.backup_path, r.record.attempt};
     r.staging.remove_file();

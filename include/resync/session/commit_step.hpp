@@ -40,8 +40,7 @@ bool take_in_new_writes(Core<S, T, P>& c) {
         if (cs.client_version > r.accounted_upto) newer.push_back(std::move(cs));
     if (newer.empty()) return false;
     r.accounted_upto = newer.back().client_version;
-    r.report.unsynced_changesets += newer.size();
-    for (const auto& cs : newer) r.report.unsynced_operations += cs.ops.size();
+    count_unsynced(r.report, newer);
     const bool recovering = r.record.mode == ResetMode::recover && !r.recovered;
     for (auto& cs : newer) {
         if (recovering) r.recovery.add(cs);

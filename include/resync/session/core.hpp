@@ -111,6 +111,13 @@ struct Request {
     std::uint64_t asked = 0;
 };
 
+/// Adds `changesets` to the report's count of local changes not yet acknowledged.
+template <class Op>
+void count_unsynced(ResetReport& report, const std::vector<LocalChangeset<Op>>& changesets) {
+    report.unsynced_changesets += changesets.size();
+    for (const auto& cs : changesets) report.unsynced_operations += cs.ops.size();
+}
+
 /// A reset attempt in flight.
 template <class S, class P>
 struct Run {

@@ -141,9 +141,8 @@ void prepare_recovery(Core<S, T, P>& c) {
     // the commit, so its unsynced changes only grew): all of them are accounted now.
     r.unsynced = c.store.unsynced();
     r.accounted_upto = r.unsynced.empty() ? 0 : r.unsynced.back().client_version;
-    r.report.unsynced_changesets = r.unsynced.size();
-    r.report.unsynced_operations = 0;
-    for (const auto& cs : r.unsynced) r.report.unsynced_operations += cs.ops.size();
+    r.report.unsynced_changesets = r.report.unsynced_operations = 0;
+    count_unsynced(r.report, r.unsynced);
     r.report.operations.clear();
     const auto& copy = *r.record.copy;
     const bool same_epoch = copy.epoch == c.store.sync_state().epoch;
