@@ -129,21 +129,12 @@ public:
     Result<ClientVersion> write(F&& f) {
         sqlite::Transaction tx(*db_);
         if (auto ec = tx.begin_error()) return ec;
-        sqlite::TouchedObjects touched(*db_);
-        std::vector<doc::Operation> ops;
-        std::vector<doc::Operation> undo;
-        std::uint64_t seq = next_element_seq_;
-        doc::Writer w(touched.state(), ops, undo, replica_id_, &seq, &touched);
-        if (auto ec = run(f, w)) return ec;
-        if (ops.empty()) return ClientVersion{0};
-        const ClientVersion v = next_version_;
-        if (auto ec = touched.flush()) return ec;
-        if (auto ec = insert_history(v, 0, false, ops, undo)) return ec;
-        if (auto ec = write_counters(v + 1, seq)) return ec;
+        auto r = record_write(f);
+        if (!r) return r.error();
+        if (r->version == 0) return ClientVersion{0};
         if (auto ec = tx.commit()) return ec;
-        next_version_ = v + 1;
-        next_element_seq_ = seq;
-        return v;
+        adopt_counters(*r);
+        return r->version;
     }
 
     /// The whole current state, read from the file (a copy: for tests and small stores).
@@ -510,6 +501,25 @@ public:
         return out;
     }
 
+    /// Re-applies every quarantined operation as one new local write (it then syncs as usual,
+    /// under normal sync rules) and empties the quarantine, in one transaction: if the write
+    /// fails, the quarantine is kept as it was. Returns the new client version (0 when the
+    /// quarantine was empty). As `MemoryStore::retry_quarantined`.
+    Result<ClientVersion> retry_quarantined() {
+        sqlite::Transaction tx(*db_);
+        if (auto ec = tx.begin_error()) return ec;
+        const auto ops = quarantined();
+        auto apply_all = [&](doc::Writer& w) {
+            for (const auto& q : ops) w.apply(q.operation);
+        };
+        auto r = record_write(apply_all);
+        if (!r) return r.error();
+        if (auto ec = db_->exec("DELETE FROM quarantine")) return ec;
+        if (auto ec = tx.commit()) return ec;
+        adopt_counters(*r);
+        return r->version;
+    }
+
     // ------------------------------------------------------------------ backups
 
     /// Writes a backup of the whole store into a new file in `directory` with SQLite's online
@@ -635,6 +645,38 @@ private:
         doc::SnapshotDecoder decoder;
         std::int64_t next_chunk; ///< the last chunk fed (its seq)
     };
+
+    /// What a local write recorded: its client version (0: it wrote nothing) and the next list
+    /// element sequence number.
+    struct Recorded {
+        ClientVersion version = 0;
+        std::uint64_t next_seq = 0;
+    };
+
+    // Runs `f` as a local write inside the caller's transaction (which commits it, then adopts
+    // the counters): applies the objects it touched, records the changeset, bumps the counters.
+    template <class F>
+    Result<Recorded> record_write(F& f) {
+        sqlite::TouchedObjects touched(*db_);
+        std::vector<doc::Operation> ops;
+        std::vector<doc::Operation> undo;
+        std::uint64_t seq = next_element_seq_;
+        doc::Writer w(touched.state(), ops, undo, replica_id_, &seq, &touched);
+        if (auto ec = run(f, w)) return ec;
+        if (ops.empty()) return Recorded{0, next_element_seq_};
+        const ClientVersion v = next_version_;
+        if (auto ec = touched.flush()) return ec;
+        if (auto ec = insert_history(v, 0, false, ops, undo)) return ec;
+        if (auto ec = write_counters(v + 1, seq)) return ec;
+        return Recorded{v, seq};
+    }
+
+    // After the commit of a write that recorded something.
+    void adopt_counters(const Recorded& r) noexcept {
+        if (r.version == 0) return;
+        next_version_ = r.version + 1;
+        next_element_seq_ = r.next_seq;
+    }
 
     template <class F>
     static std::error_code run(F& f, doc::Writer& w) {
