@@ -470,32 +470,22 @@ public:
 
     // ------------------------------------------------------------------ quarantine
 
-    /// Local operations that resets could not recover, oldest first.
+    /// Local operations that resets could not recover, oldest first (an entry whose operation
+    /// does not decode - a damaged file - is left out; `take_quarantined` and
+    /// `retry_quarantined` refuse such a quarantine instead).
     std::vector<QuarantinedOperation<doc::Operation>> quarantined() const {
         std::vector<QuarantinedOperation<doc::Operation>> out;
-        auto& q = (*db_)("SELECT client_version, idx, op, reason, cause, at_ms FROM quarantine ORDER BY seq");
-        while (q.step()) {
-            QuarantinedOperation<doc::Operation> e;
-            e.client_version = q.uint64(0);
-            e.index = static_cast<std::size_t>(q.int64(1));
-            ByteReader r(q.blob(2));
-            auto op = doc::decode_operation(r);
-            if (!op) continue;
-            e.operation = std::move(*op);
-            e.reason = std::string(q.blob(3));
-            e.cause = static_cast<ResetReason>(q.int64(4));
-            e.at_ms = q.int64(5);
-            out.push_back(std::move(e));
-        }
-        q.reset();
+        read_quarantine(out);
         return out;
     }
 
-    /// Empties the quarantine and returns what it held (one transaction).
+    /// Empties the quarantine and returns what it held (one transaction). An entry that does not
+    /// decode is `store_corrupt`, and nothing is removed: never delete what could not be read.
     Result<std::vector<QuarantinedOperation<doc::Operation>>> take_quarantined() {
         sqlite::Transaction tx(*db_);
         if (auto ec = tx.begin_error()) return ec;
-        auto out = quarantined();
+        std::vector<QuarantinedOperation<doc::Operation>> out;
+        if (auto ec = read_quarantine(out)) return ec;
         if (auto ec = db_->exec("DELETE FROM quarantine")) return ec;
         if (auto ec = tx.commit()) return ec;
         return out;
@@ -504,11 +494,13 @@ public:
     /// Re-applies every quarantined operation as one new local write (it then syncs as usual,
     /// under normal sync rules) and empties the quarantine, in one transaction: if the write
     /// fails, the quarantine is kept as it was. Returns the new client version (0 when the
-    /// quarantine was empty). As `MemoryStore::retry_quarantined`.
+    /// quarantine was empty). As `MemoryStore::retry_quarantined`; an entry that does not decode
+    /// is `store_corrupt`, and nothing is written or removed.
     Result<ClientVersion> retry_quarantined() {
         sqlite::Transaction tx(*db_);
         if (auto ec = tx.begin_error()) return ec;
-        const auto ops = quarantined();
+        std::vector<QuarantinedOperation<doc::Operation>> ops;
+        if (auto ec = read_quarantine(ops)) return ec;
         auto apply_all = [&](doc::Writer& w) {
             for (const auto& q : ops) w.apply(q.operation);
         };
@@ -645,6 +637,33 @@ private:
         doc::SnapshotDecoder decoder;
         std::int64_t next_chunk; ///< the last chunk fed (its seq)
     };
+
+    // Reads the quarantine, oldest first, into `out`; the entries whose operation does not
+    // decode are left out, and make it `store_corrupt`.
+    std::error_code read_quarantine(std::vector<QuarantinedOperation<doc::Operation>>& out) const {
+        auto& q = (*db_)("SELECT client_version, idx, op, reason, cause, at_ms FROM quarantine ORDER BY seq");
+        bool damaged = false;
+        while (q.step()) {
+            QuarantinedOperation<doc::Operation> e;
+            e.client_version = q.uint64(0);
+            e.index = static_cast<std::size_t>(q.int64(1));
+            ByteReader r(q.blob(2));
+            auto op = doc::decode_operation(r);
+            if (!op || !r.at_end()) {
+                damaged = true;
+                continue;
+            }
+            e.operation = std::move(*op);
+            e.reason = std::string(q.blob(3));
+            e.cause = static_cast<ResetReason>(q.int64(4));
+            e.at_ms = q.int64(5);
+            out.push_back(std::move(e));
+        }
+        auto ec = q.take_error();
+        q.reset();
+        if (ec) return ec;
+        return damaged ? make_error_code(errc::store_corrupt) : std::error_code{};
+    }
 
     /// What a local write recorded: its client version (0: it wrote nothing) and the next list
     /// element sequence number.
