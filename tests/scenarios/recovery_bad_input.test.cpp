@@ -42,16 +42,18 @@ using resync_test::str;
 namespace {
 
 /// The document rules, except that the rule for any operation on a field named "boom" throws.
+/// Over whatever the store hands the rules: a `doc::State`, or a SqliteStore's lookup views.
 struct ThrowingRules {
     using operation_type = resync::doc::Operation;
     using snapshot_type = resync::doc::State;
-    using Context = resync::recover::DocumentRules::Context<resync::doc::State, resync::doc::State>;
 
     resync::recover::DocumentRules inner;
 
-    Context context(const resync::doc::State& fresh, const resync::doc::State* before) const {
+    template <class Fresh, class Before>
+    auto context(const Fresh& fresh, const Before* before) const {
         return inner.context(fresh, before);
     }
+    template <class Context>
     resync::recover::RuleOutcome<resync::doc::Operation> recover(Context& ctx, const resync::doc::Operation& op) const {
         if (resync::doc::field_of(op) == "boom") throw std::runtime_error("the rule for 'boom' is broken");
         return inner.recover(ctx, op);
@@ -74,9 +76,9 @@ struct Seen {
     std::vector<resync::ResetRequest> requests;
 };
 
-template <class P, class L>
-void watch(Peer<P, L>& a, Seen& seen) {
-    a.session().on_before_reset([&](const resync::ResetTrigger&, const resync::MemoryStore& s) {
+template <class P, class L, class S>
+void watch(Peer<P, L, S>& a, Seen& seen) {
+    a.session().on_before_reset([&](const resync::ResetTrigger&, const S& s) {
         seen.before_called = true;
         seen.at_before = resync_test::image_of(s, false);
     });
@@ -86,8 +88,9 @@ void watch(Peer<P, L>& a, Seen& seen) {
 
 /// Checks what every failed recovery must give: the fallback ran, the store was untouched until
 /// the commit (or is untouched still, waiting for the user), and the report names the operation.
-template <class P>
-void check_failed_into_fallback(Peer<P>& a, resync::testing::Server<resync::doc::Model>& server, const Seen& seen,
+template <class P, class S>
+void check_failed_into_fallback(Peer<P, resync_test::Loopback, S>& a, resync::testing::Server<resync::doc::Model>& server,
+                                const Seen& seen,
                                 const resync_test::StoreImage& before, const resync::doc::State& server_before,
                                 SessionState stopped_at, const std::string& op, const std::string& why,
                                 const resync_test::ScratchDir& dir) {
@@ -112,7 +115,7 @@ void check_failed_into_fallback(Peer<P>& a, resync::testing::Server<resync::doc:
         REQUIRE(seen.requests.size() == 1);
         const std::filesystem::path path(seen.requests.front().backup_path);
         CHECK(path.parent_path() == dir.path() / "backups");
-        auto contents = resync::restore_backup(path);
+        auto contents = resync_test::read_backup<S>(path.string());
         REQUIRE(contents);
         CHECK(contents->unsynced == before.unsynced);
         CHECK(contents->state == before.state);
@@ -139,12 +142,16 @@ void check_failed_into_fallback(Peer<P>& a, resync::testing::Server<resync::doc:
 
 } // namespace
 
-TEMPLATE_TEST_CASE("a recovery rule that throws fails recovery cleanly into the fallback, and the report names the "
-                   "operation and the exception's words",
-                   "[scenario][recovery][bad-input][throws]", ThrowsThenDiscards, ThrowsThenWaits) {
+using Throwing = resync_test::OnEveryStore<ThrowsThenDiscards, ThrowsThenWaits>;
+
+TEMPLATE_LIST_TEST_CASE("a recovery rule that throws fails recovery cleanly into the fallback, and the report names the "
+                        "operation and the exception's words",
+                        "[scenario][recovery][bad-input][throws]", Throwing) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
+    Peer<P, resync_test::Loopback, S> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     REQUIRE(a.store.write([](resync::doc::Writer& w) { w.set("items", "one", "n", num(10)); }));   // v2
@@ -170,22 +177,24 @@ struct ThrowingRecovery {
     using resync_role = resync::role::recovery;
     static constexpr ResetMode mode = ResetMode::recover;
 
-    template <class S>
+    template <class S, class Fresh> // a doc::State, or a SqliteStore's view of its staged copy
     resync::Result<resync::Recovered<typename S::operation_type>>
-    recover(const S&, const typename S::snapshot_type&, const resync::ResetTrigger&,
+    recover(const S&, const Fresh&, const resync::ResetTrigger&,
             const std::vector<resync::LocalChangeset<typename S::operation_type>>&) const {
         throw std::runtime_error("the recovery service is down");
     }
 };
 } // namespace
 
-TEST_CASE("a recovery policy that throws fails into the fallback, and its words are in the report and only there",
-          "[scenario][recovery][bad-input][throws]") {
+TEMPLATE_LIST_TEST_CASE("a recovery policy that throws fails into the fallback, and its words are in the report and "
+                        "only there",
+                        "[scenario][recovery][bad-input][throws]", resync_test::ScenarioStores) {
+    using S = TestType;
     using Policy = resync::Strategy<resync::backup::Snapshot, ThrowingRecovery, resync::fallback::Discard>;
     resync::testing::Server<resync::doc::Model> server;
     resync::SessionOptions options;
     options.max_fresh_copy_attempts = 1; // a damaged fresh copy abandons the reset at once
-    Peer<Policy> a(server, 1, {}, options);
+    Peer<Policy, resync_test::Loopback, S> a(server, 1, {}, options);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     a.put("items", "one", "n", num(2));
@@ -209,10 +218,11 @@ TEST_CASE("a recovery policy that throws fails into the fallback, and its words 
     CHECK_THAT(a.session().last_report()->detail, !Catch::Contains("recovery service"));
 }
 
-TEST_CASE("the twin: the same rules recover the same changes when no operation makes them throw",
-          "[scenario][recovery][bad-input][throws]") {
+TEMPLATE_LIST_TEST_CASE("the twin: the same rules recover the same changes when no operation makes them throw",
+                        "[scenario][recovery][bad-input][throws]", resync_test::ScenarioStores) {
+    using S = TestType;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<ThrowsThenDiscards> a(server, 1);
+    Peer<ThrowsThenDiscards, resync_test::Loopback, S> a(server, 1);
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     REQUIRE(a.store.write([](resync::doc::Writer& w) { w.set("items", "one", "n", num(10)); }));
@@ -225,14 +235,18 @@ TEST_CASE("the twin: the same rules recover the same changes when no operation m
     CHECK(server.state().get("items", "one", "x") == num(1));
 }
 
-TEMPLATE_TEST_CASE("an operation on a field whose type the server changed fails recovery cleanly into the fallback, "
-                   "and the report names the operation and the types",
-                   "[scenario][recovery][bad-input][type-changed]", resync::doc::RecoverOrDiscard, resync::doc::Recover) {
+using Recovering = resync_test::OnEveryStore<resync::doc::RecoverOrDiscard, resync::doc::Recover>;
+
+TEMPLATE_LIST_TEST_CASE("an operation on a field whose type the server changed fails recovery cleanly into the "
+                        "fallback, and the report names the operation and the types",
+                        "[scenario][recovery][bad-input][type-changed]", Recovering) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     enum class Kind { set_int_on_string, list_insert_on_string, list_erase_on_string };
     const Kind kind = GENERATE(Kind::set_int_on_string, Kind::list_insert_on_string, Kind::list_erase_on_string);
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
+    Peer<P, resync_test::Loopback, S> a(server, 1, {}, resync_test::options_in(dir));
     REQUIRE(a.store.write([](resync::doc::Writer& w) {
         w.create("items", "one").set("items", "one", "n", num(1));
         w.list_push_back("items", "one", "tags", el("a"));
@@ -270,12 +284,14 @@ TEMPLATE_TEST_CASE("an operation on a field whose type the server changed fails 
     CHECK(server.state().find("items", "two") == nullptr);
 }
 
-TEMPLATE_TEST_CASE("a fresh copy missing a collection the local changes need fails recovery cleanly into the fallback, "
-                   "and the report names the operation and the collection",
-                   "[scenario][recovery][bad-input][collection]", resync::doc::RecoverOrDiscard, resync::doc::Recover) {
+TEMPLATE_LIST_TEST_CASE("a fresh copy missing a collection the local changes need fails recovery cleanly into the "
+                        "fallback, and the report names the operation and the collection",
+                        "[scenario][recovery][bad-input][collection]", Recovering) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
+    Peer<P, resync_test::Loopback, S> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     const auto backup = server.backup(); // before the collection "tasks" existed
@@ -295,12 +311,13 @@ TEMPLATE_TEST_CASE("a fresh copy missing a collection the local changes need fai
     CHECK(a.session().last_report()->trigger.reason == resync::ResetReason::server_rollback);
 }
 
-TEST_CASE("the twins: a collection the recovered changes create again is not missing - made offline, or recreated "
-          "by RecoverAll from a lost acknowledged change",
-          "[scenario][recovery][bad-input][collection]") {
+TEMPLATE_LIST_TEST_CASE("the twins: a collection the recovered changes create again is not missing - made offline, "
+                        "or recreated by RecoverAll from a lost acknowledged change",
+                        "[scenario][recovery][bad-input][collection]", resync_test::ScenarioStores) {
+    using S = TestType;
     SECTION("a collection made offline") {
         resync::testing::Server<resync::doc::Model> server;
-        Peer<resync::doc::RecoverOrDiscard> a(server, 1);
+        Peer<resync::doc::RecoverOrDiscard, resync_test::Loopback, S> a(server, 1);
         a.put("items", "one", "n", num(1));
         REQUIRE(a.sync() == SessionState::syncing);
         a.put("notes", "n1", "text", str("offline"));
@@ -316,7 +333,7 @@ TEST_CASE("the twins: a collection the recovered changes create again is not mis
     }
     SECTION("a collection whose creation the restore lost, under RecoverAll") {
         resync::testing::Server<resync::doc::Model> server;
-        Peer<resync::doc::RecoverAll> a(server, 1);
+        Peer<resync::doc::RecoverAll, resync_test::Loopback, S> a(server, 1);
         a.put("items", "one", "n", num(1));
         REQUIRE(a.sync() == SessionState::syncing);
         const auto backup = server.backup();

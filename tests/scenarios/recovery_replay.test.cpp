@@ -109,15 +109,19 @@ FromClient from_client(const resync::testing::Server<resync::doc::Model>& server
 
 } // namespace
 
-TEMPLATE_TEST_CASE("replayed changes reach the server exactly once whatever the link does to the replay: lost "
-                   "acknowledgements, duplicated and delayed messages",
-                   "[scenario][recovery][replay]", Upload, Squash, Batched2, SquashAll, Batched2All) {
+using Replays = resync_test::OnEveryStore<Upload, Squash, Batched2, SquashAll, Batched2All>;
+
+TEMPLATE_LIST_TEST_CASE("replayed changes reach the server exactly once whatever the link does to the replay: lost "
+                        "acknowledgements, duplicated and delayed messages",
+                        "[scenario][recovery][replay]", Replays) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     const Faults faults =
         GENERATE(Faults::lost_acks, Faults::duplicates, Faults::lost_acks_and_duplicates, Faults::random);
     INFO(name(faults));
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<TestType, TapTransport> a(server, 1, {}, resync_test::options_in(dir));
+    Peer<P, TapTransport, S> a(server, 1, {}, resync_test::options_in(dir));
     REQUIRE(a.store.write([](resync::doc::Writer& w) {
         w.create("items", "counter").set("items", "counter", "c", num(100));
         w.create("items", "x").set("items", "x", "n", num(0));
@@ -139,7 +143,7 @@ TEMPLATE_TEST_CASE("replayed changes reach the server exactly once whatever the 
 
     // The server asks for a reset; the faults start with the replay.
     std::size_t uploads_at_commit = 0;
-    a.session().on_after_reset([&](const resync::doc::State*, const resync::MemoryStore&, const resync::ResetReport&) {
+    a.session().on_after_reset([&](const resync::doc::State*, const S&, const resync::ResetReport&) {
         uploads_at_commit = a.link().upload_sizes.size();
         apply(faults, a.link().faults());
     });
@@ -170,7 +174,7 @@ TEMPLATE_TEST_CASE("replayed changes reach the server exactly once whatever the 
     CHECK_FALSE(a.store.sync_state().pending_reset.has_value());
 
     const FromClient mine = from_client(server, a.ident());
-    if constexpr (squashes<TestType>) {
+    if constexpr (squashes<P>) {
         // One coalesced changeset under the newest client version: one sum, one set.
         CHECK(mine.entries == 1);
         CHECK(mine.adds == 1);
@@ -187,23 +191,25 @@ TEMPLATE_TEST_CASE("replayed changes reach the server exactly once whatever the 
     std::size_t largest = 0;
     for (std::size_t i = uploads_at_commit; i < a.link().upload_sizes.size(); ++i)
         largest = std::max(largest, a.link().upload_sizes[i]);
-    CHECK(largest <= batch<TestType>);
-    if constexpr (batch<TestType> == 2) CHECK(largest == 2);
-    if constexpr (std::is_same_v<TestType, Upload>) CHECK(largest == 5);
-    if constexpr (squashes<TestType>) CHECK(largest == 1);
+    CHECK(largest <= batch<P>);
+    if constexpr (batch<P> == 2) CHECK(largest == 2);
+    if constexpr (std::is_same_v<P, Upload>) CHECK(largest == 5);
+    if constexpr (squashes<P>) CHECK(largest == 1);
 }
 
-TEST_CASE("Batched<2> replays five recovered changesets in at least three uploads of at most two, in order",
-          "[scenario][recovery][replay][batched]") {
+TEMPLATE_LIST_TEST_CASE("Batched<2> replays five recovered changesets in at least three uploads of at most two, in "
+                        "order",
+                        "[scenario][recovery][replay][batched]", resync_test::ScenarioStores) {
+    using S = TestType;
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<Batched2, TapTransport> a(server, 1, {}, resync_test::options_in(dir));
+    Peer<Batched2, TapTransport, S> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "counter", "c", num(0));
     REQUIRE(a.sync() == SessionState::syncing);
     for (int i = 1; i <= 5; ++i)
         REQUIRE(a.store.write([&](resync::doc::Writer& w) { w.set("items", "counter", "c", num(i)); }));
     std::size_t uploads_at_commit = 0;
-    a.session().on_after_reset([&](const resync::doc::State*, const resync::MemoryStore&, const resync::ResetReport&) {
+    a.session().on_after_reset([&](const resync::doc::State*, const S&, const resync::ResetReport&) {
         uploads_at_commit = a.link().upload_sizes.size();
     });
     server.inject_error({resync::server_code::client_file_expired, ServerAction::reset, "expired"});
@@ -228,12 +234,16 @@ TEST_CASE("Batched<2> replays five recovered changesets in at least three upload
     CHECK(a.store.state() == server.state());
 }
 
-TEMPLATE_TEST_CASE("a change the server integrated before the reset, whose acknowledgement was lost, is not applied "
-                   "a second time by the recovery",
-                   "[scenario][recovery][replay][lost-ack]", Upload, Squash, Batched2) {
+using LostAck = resync_test::OnEveryStore<Upload, Squash, Batched2>;
+
+TEMPLATE_LIST_TEST_CASE("a change the server integrated before the reset, whose acknowledgement was lost, is not "
+                        "applied a second time by the recovery",
+                        "[scenario][recovery][replay][lost-ack]", LostAck) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<TestType, TapTransport> a(server, 1, {}, resync_test::options_in(dir));
+    Peer<P, TapTransport, S> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "counter", "c", num(100));
     REQUIRE(a.sync() == SessionState::syncing);
     REQUIRE(a.store.write([](resync::doc::Writer& w) { w.add("items", "counter", "c", 5); }));

@@ -2,11 +2,11 @@
 // operation (recovered, transformed, dropped with its reason and so quarantined), with counts,
 // the backup location and the time of each phase, and prints for humans. plan_reset() predicts
 // exactly those fates and touches nothing. The dropped operations are kept durably in the
-// store's quarantine, survive save and load, and can be exported or retried.
+// store's quarantine, survive a reload from disk, and can be exported or retried - on every
+// store under test (MemoryStore, SqliteStore).
 
 #include <support/recovery.hpp>
 #include <support/scenarios.hpp>
-#include <support/temp_dir.hpp>
 
 #include <resync/strategy/recover.hpp>
 
@@ -45,11 +45,11 @@ namespace {
 ///   v5: #0 victim.n = 9 (the server erased victim)       -> dropped, quarantined
 ///       #1 k.count += 1 (a string on the server now)     -> dropped, quarantined
 ///       #2 erase "b" (the server removed it already)     -> dropped, quarantined
-template <class P = resync::doc::RecoverOrDiscard>
+template <class S, class P = resync::doc::RecoverOrDiscard>
 struct World {
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<P> a;
+    Peer<P, resync_test::Loopback, S> a;
     resync_test::StoreImage before;
     resync::doc::State server_before;
     std::size_t history_before = 0;
@@ -145,10 +145,10 @@ const std::vector<Fate> expected_fates{{3, 0, OperationFate::recovered},
 
 } // namespace
 
-TEST_CASE("the report of a recovering reset accounts for every operation with its fate and reason, counts, the "
-          "backup location and the time of each phase, and prints the cause and the reasons",
-          "[scenario][recovery][report]") {
-    World<> w;
+TEMPLATE_LIST_TEST_CASE("the report of a recovering reset accounts for every operation with its fate and reason, "
+                        "counts, the backup location and the time of each phase, and prints the cause and the reasons",
+                        "[scenario][recovery][report]", resync_test::ScenarioStores) {
+    World<TestType> w;
     REQUIRE(w.a.sync() == SessionState::syncing);
     REQUIRE(w.a.session().last_report().has_value());
     const resync::ResetReport& r = *w.a.session().last_report();
@@ -225,10 +225,10 @@ TEST_CASE("the report of a recovering reset accounts for every operation with it
     CHECK(w.server.state().object_count() == 3);
 }
 
-TEST_CASE("plan_reset predicts the per-operation fates the reset then produces, and changes nothing: not the store, "
-          "not the record, not the server",
-          "[scenario][recovery][plan]") {
-    World<> w;
+TEMPLATE_LIST_TEST_CASE("plan_reset predicts the per-operation fates the reset then produces, and changes nothing: "
+                        "not the store, not the record, not the server",
+                        "[scenario][recovery][plan]", resync_test::ScenarioStores) {
+    World<TestType> w;
     const auto fresh_copies = w.server.fresh_copies_started();
     const auto latest = w.server.latest();
 
@@ -267,10 +267,10 @@ TEST_CASE("plan_reset predicts the per-operation fates the reset then produces, 
     for (std::size_t i = 0; i < u.size(); ++i) CHECK(u[i].reason == plan.operations[i].reason);
 }
 
-TEST_CASE("plan_reset of a recovery that would fail names the failing operation and predicts the fallback, as the "
-          "reset then does",
-          "[scenario][recovery][plan][fallback]") {
-    World<> w;
+TEMPLATE_LIST_TEST_CASE("plan_reset of a recovery that would fail names the failing operation and predicts the "
+                        "fallback, as the reset then does",
+                        "[scenario][recovery][plan][fallback]", resync_test::ScenarioStores) {
+    World<TestType> w;
     // Another administrator write: the field the client sets as an integer becomes a string.
     w.server.write({resync::doc::SetField{"items", "kept", "n", str("one hundred")}});
     const auto image = resync_test::image_of(w.a.store);
@@ -292,9 +292,9 @@ TEST_CASE("plan_reset of a recovery that would fail names the failing operation 
     CHECK(w.a.store.state() == w.server.state());
 }
 
-TEST_CASE("plan_reset under Recover predicts the manual reset a forbidden recovery leads to",
-          "[scenario][recovery][plan][manual]") {
-    World<resync::doc::Recover> w;
+TEMPLATE_LIST_TEST_CASE("plan_reset under Recover predicts the manual reset a forbidden recovery leads to",
+                        "[scenario][recovery][plan][manual]", resync_test::ScenarioStores) {
+    World<TestType, resync::doc::Recover> w;
     auto t = w.trigger();
     t.reason = ResetReason::schema_changed;
     t.recovery_allowed = false;
@@ -308,10 +308,10 @@ TEST_CASE("plan_reset under Recover predicts the manual reset a forbidden recove
     CHECK(resync_test::image_of(w.a.store) == w.before);
 }
 
-TEST_CASE("dropped operations are quarantined durably: kept in the store after the reset, across save and load, "
-          "exportable, and retried under normal sync rules",
-          "[scenario][recovery][quarantine]") {
-    World<> w;
+TEMPLATE_LIST_TEST_CASE("dropped operations are quarantined durably: kept in the store after the reset, in a copy "
+                        "loaded from disk, exportable, and retried under normal sync rules",
+                        "[scenario][recovery][quarantine]", resync_test::ScenarioStores) {
+    World<TestType> w;
     const auto dropped_ops = w.before.unsynced.back().ops; // v5
     REQUIRE(w.a.sync() == SessionState::syncing);
     auto& store = w.a.store;
@@ -335,18 +335,17 @@ TEST_CASE("dropped operations are quarantined durably: kept in the store after t
     // Nothing of them reached the server.
     CHECK(w.server.state().find("items", "victim") == nullptr);
 
-    // Durable: saved and loaded with the store.
-    resync_test::TempDir files;
-    REQUIRE_FALSE(store.save(files / "store.bin"));
-    auto loaded = resync::MemoryStore::load(files / "store.bin");
-    REQUIRE(loaded);
-    CHECK(loaded->quarantined() == q);
-    CHECK(loaded->state() == store.state());
+    // Durable: a copy of the store loaded from disk (a saved MemoryStore, a copy of a
+    // SqliteStore's file) holds it too.
+    resync_test::ScratchDir files;
+    auto loaded = resync_test::durable_copy(store, files);
+    CHECK(loaded.quarantined() == q);
+    CHECK(loaded.state() == store.state());
 
-    // Exportable: taken out, the quarantine is empty (and a saved copy keeps its own).
-    auto exported = loaded->take_quarantined();
+    // Exportable: taken out, the quarantine is empty (and the copy's is its own).
+    const auto exported = resync_test::take_quarantine(loaded);
     CHECK(exported == q);
-    CHECK(loaded->quarantined().empty());
+    CHECK(loaded.quarantined().empty());
     CHECK(store.quarantined() == q);
 
     // Retried: the application brings the object back, then re-applies the quarantine as one

@@ -57,14 +57,18 @@ std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir) {
 
 } // namespace
 
-TEMPLATE_TEST_CASE("a destructive schema change forbids recovery: Recover waits for the user with a durable backup of "
-                   "the unsynced changes, RecoverOrDiscard and RecoverAll discard them",
-                   "[scenario][recovery][schema]", resync::doc::Recover, resync::doc::RecoverOrDiscard, resync::doc::RecoverAll) {
+using Cases1 = resync_test::OnEveryStore<resync::doc::Recover, resync::doc::RecoverOrDiscard, resync::doc::RecoverAll>;
+
+TEMPLATE_LIST_TEST_CASE("a destructive schema change forbids recovery: Recover waits for the user with a durable backup "
+                        "of the unsynced changes, RecoverOrDiscard and RecoverAll discard them",
+                        "[scenario][recovery][schema]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     const bool reconnects = GENERATE(false, true);
     INFO((reconnects ? "client reconnects" : "client stays connected"));
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
+    Peer<P, resync_test::Loopback, S> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     a.put("items", "two", "n", num(2));
     REQUIRE(a.sync() == SessionState::syncing);
@@ -92,7 +96,7 @@ TEMPLATE_TEST_CASE("a destructive schema change forbids recovery: Recover waits 
     CHECK(report.count(OperationFate::recovered) == 0);
     CHECK(report.count(OperationFate::dropped) == 0);
 
-    if constexpr (falls_back_to_manual<TestType>) {
+    if constexpr (falls_back_to_manual<P>) {
         REQUIRE(stopped_at == SessionState::awaiting_user);
         CHECK(report.mode_used == ResetMode::manual);
         CHECK(report.outcome == resync::ResetOutcome::awaiting_user);
@@ -102,7 +106,7 @@ TEMPLATE_TEST_CASE("a destructive schema change forbids recovery: Recover waits 
         const std::filesystem::path backup_path(requests.front().backup_path);
         CHECK(backup_path.parent_path() == dir.path() / "backups");
         CHECK(report.backup_location == requests.front().backup_path);
-        auto contents = resync::restore_backup(backup_path);
+        auto contents = resync_test::read_backup<S>(backup_path.string());
         REQUIRE(contents);
         CHECK(contents->unsynced == before.unsynced);
         CHECK(contents->state == before.state);
@@ -138,14 +142,15 @@ TEMPLATE_TEST_CASE("a destructive schema change forbids recovery: Recover waits 
     CHECK(a.session().resets_completed() == 1);
 }
 
-TEMPLATE_TEST_CASE("a field the server rewrote with another type makes recovery fail part way: RecoverOrDiscard and "
-                   "RecoverAll discard in the same attempt, Recover waits for the user, and the report names the "
-                   "operation and why",
-                   "[scenario][recovery][schema][fallback]", resync::doc::Recover, resync::doc::RecoverOrDiscard,
-                   resync::doc::RecoverAll) {
+TEMPLATE_LIST_TEST_CASE("a field the server rewrote with another type makes recovery fail part way: RecoverOrDiscard "
+                        "and RecoverAll discard in the same attempt, Recover waits for the user, and the report names "
+                        "the operation and why",
+                        "[scenario][recovery][schema][fallback]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<TestType> a(server, 1, {}, resync_test::options_in(dir));
+    Peer<P, resync_test::Loopback, S> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));                  // v1
     a.put("items", "two", "n", num(2));                  // v2
     REQUIRE(a.sync() == SessionState::syncing);
@@ -173,7 +178,7 @@ TEMPLATE_TEST_CASE("a field the server rewrote with another type makes recovery 
 
     resync::doc::State seen_before;
     bool before_called = false;
-    a.session().on_before_reset([&](const resync::ResetTrigger&, const resync::MemoryStore& s) {
+    a.session().on_before_reset([&](const resync::ResetTrigger&, const S& s) {
         before_called = true;
         seen_before = s.state();
     });
@@ -205,7 +210,7 @@ TEMPLATE_TEST_CASE("a field the server rewrote with another type makes recovery 
     // Nothing of the partial recovery reached the server.
     CHECK(resync_test::no_duplicate_uploads(server));
 
-    if constexpr (falls_back_to_manual<TestType>) {
+    if constexpr (falls_back_to_manual<P>) {
         REQUIRE(stopped_at == SessionState::awaiting_user);
         CHECK(report.mode_used == ResetMode::manual);
         CHECK(report.outcome == resync::ResetOutcome::awaiting_user);
@@ -217,7 +222,7 @@ TEMPLATE_TEST_CASE("a field the server rewrote with another type makes recovery 
         const auto files = files_in(dir.path() / "backups");
         REQUIRE(files.size() == 1);
         CHECK(report.backup_location == files.front().string());
-        auto contents = resync::restore_backup(files.front());
+        auto contents = resync_test::read_backup<S>(files.front().string());
         REQUIRE(contents);
         CHECK(contents->unsynced == before.unsynced);
         CHECK(contents->state == before.state);

@@ -48,11 +48,11 @@ constexpr bool recovers_acknowledged = std::is_same_v<P, resync::doc::RecoverAll
 /// A client with synced data, two acknowledged changesets the restore loses, and four unsynced
 /// changesets written after the restore; and, if asked, another client that moved the restored
 /// server past the first client's cursor.
-template <class P>
+template <class S, class P>
 struct World {
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<P> a;
+    Peer<P, resync_test::Loopback, S> a;
     resync::ClientIdent old_ident = 0;
     resync_test::StoreImage before;
     std::size_t history_before_reset = 0;
@@ -87,7 +87,7 @@ struct World {
         server.restore(backup);
         REQUIRE(server.latest().version == 1);
         if (restored == Restored::moved_past_client) {
-            Peer<resync::DiscardUnsynced> b(server, 2, {}, resync_test::options_in(dir), 11);
+            Peer<resync::DiscardUnsynced, resync_test::Loopback, S> b(server, 2, {}, resync_test::options_in(dir), 11);
             b.put("items", "kept", "n", num(50));
             REQUIRE(b.sync() == SessionState::syncing);
             b.put("items", "other", "n", num(10));
@@ -123,20 +123,24 @@ struct World {
 
 } // namespace
 
-TEMPLATE_TEST_CASE("after a server restore the unsynced changes are recovered onto the restored server, and under "
-                   "RecoverAll the acknowledged changes the restore lost come back exactly once",
-                   "[scenario][recovery][restore]", resync::doc::Recover, resync::doc::RecoverOrDiscard, resync::doc::RecoverAll,
-                   resync::DiscardUnsynced) {
+using Cases1 = resync_test::OnEveryStore<resync::doc::Recover, resync::doc::RecoverOrDiscard, resync::doc::RecoverAll,
+                                         resync::DiscardUnsynced>;
+
+TEMPLATE_LIST_TEST_CASE("after a server restore the unsynced changes are recovered onto the restored server, and under "
+                        "RecoverAll the acknowledged changes the restore lost come back exactly once",
+                        "[scenario][recovery][restore]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     const Path path = GENERATE(Path::stays_connected, Path::reconnects);
     const Restored restored = GENERATE(Restored::behind_client, Restored::moved_past_client);
     INFO((path == Path::stays_connected ? "stays connected" : "reconnects")
          << ", " << (restored == Restored::behind_client ? "restored behind the client" : "restored, moved past"));
-    World<TestType> w(path, restored);
+    World<S, P> w(path, restored);
     auto& a = w.a;
     auto& server = w.server;
 
     resync::doc::State seen_before;
-    a.session().on_before_reset([&](const resync::ResetTrigger&, const resync::MemoryStore& s) { seen_before = s.state(); });
+    a.session().on_before_reset([&](const resync::ResetTrigger&, const S& s) { seen_before = s.state(); });
     REQUIRE(a.sync() == SessionState::syncing);
 
     INFO("client:\n" << resync_test::to_text(a.store.state()) << "server:\n" << resync_test::to_text(server.state()));
@@ -163,7 +167,7 @@ TEMPLATE_TEST_CASE("after a server restore the unsynced changes are recovered on
     CHECK(resync_test::no_duplicate_uploads(server));
 
     const std::int64_t kept_by_server = restored == Restored::moved_past_client ? 50 : 1;
-    if constexpr (recovers<TestType>) {
+    if constexpr (recovers<P>) {
         CHECK(report.mode_requested == ResetMode::recover);
         CHECK(report.mode_used == ResetMode::recover);
         CHECK(report.count(OperationFate::discarded) == 0);
@@ -174,8 +178,8 @@ TEMPLATE_TEST_CASE("after a server restore the unsynced changes are recovered on
         CHECK(server.state().get("items", "new", "note") == str("fresh"));
         CHECK(server.state().find("items", "doomed") == nullptr);
         CHECK(resync_test::writes_on_server(server, "items", "counter", "c") ==
-              (recovers_acknowledged<TestType> ? 3u : 2u));
-        if constexpr (recovers_acknowledged<TestType>) {
+              (recovers_acknowledged<P> ? 3u : 2u));
+        if constexpr (recovers_acknowledged<P>) {
             // The acknowledged changes the restore lost are back, once each.
             CHECK(report.lost_acknowledged == 2);
             CHECK(report.operations.size() == 9 + 4); // two lost changesets of two operations each
@@ -231,14 +235,15 @@ TEMPLATE_TEST_CASE("after a server restore the unsynced changes are recovered on
     CHECK(a.session().resets_completed() == 1);
 }
 
-TEST_CASE("under RecoverAll a second client of the restored server sees every recovered change, acknowledged-then-lost "
-          "ones included, exactly once",
-          "[scenario][recovery][restore][recover-all]") {
-    World<resync::doc::RecoverAll> w(Path::reconnects, Restored::moved_past_client);
+TEMPLATE_LIST_TEST_CASE("under RecoverAll a second client of the restored server sees every recovered change, "
+                        "acknowledged-then-lost ones included, exactly once",
+                        "[scenario][recovery][restore][recover-all]", resync_test::ScenarioStores) {
+    using S = TestType;
+    World<S, resync::doc::RecoverAll> w(Path::reconnects, Restored::moved_past_client);
     REQUIRE(w.a.sync() == SessionState::syncing);
     REQUIRE(w.a.session().last_report()->lost_acknowledged == 2);
 
-    Peer<resync::doc::RecoverAll> c(w.server, 3, {}, resync_test::options_in(w.dir), 13);
+    Peer<resync::doc::RecoverAll, resync_test::Loopback, S> c(w.server, 3, {}, resync_test::options_in(w.dir), 13);
     REQUIRE(c.sync() == SessionState::syncing);
     INFO("c:\n" << resync_test::to_text(c.store.state()) << "server:\n" << resync_test::to_text(w.server.state()));
     CHECK(c.store.state() == w.server.state());
@@ -255,16 +260,18 @@ TEST_CASE("under RecoverAll a second client of the restored server sees every re
     CHECK(mine == std::vector<resync::ClientVersion>{2, 3, 4, 5, 6, 7});
 }
 
-TEST_CASE("RecoverAll recovers nothing twice when the server restore lost none of the client's acknowledged changes",
-          "[scenario][recovery][restore][recover-all]") {
+TEMPLATE_LIST_TEST_CASE("RecoverAll recovers nothing twice when the server restore lost none of the client's "
+                        "acknowledged changes",
+                        "[scenario][recovery][restore][recover-all]", resync_test::ScenarioStores) {
+    using S = TestType;
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<resync::doc::RecoverAll> a(server, 1, {}, resync_test::options_in(dir));
+    Peer<resync::doc::RecoverAll, resync_test::Loopback, S> a(server, 1, {}, resync_test::options_in(dir));
     a.put("items", "one", "n", num(1));
     REQUIRE(a.store.write([](resync::doc::Writer& w) { w.add("items", "one", "n", 4); }));
     REQUIRE(a.sync() == SessionState::syncing);
     const auto backup = server.backup(); // taken after everything A wrote
-    Peer<resync::doc::RecoverAll> b(server, 2, {}, resync_test::options_in(dir), 11);
+    Peer<resync::doc::RecoverAll, resync_test::Loopback, S> b(server, 2, {}, resync_test::options_in(dir), 11);
     b.put("items", "two", "n", num(2));
     REQUIRE(b.sync() == SessionState::syncing);
     REQUIRE(a.sync() == SessionState::syncing); // A has seen B's change: its cursor is ahead of the backup

@@ -40,24 +40,29 @@ std::vector<std::string> sorted_strings(const std::vector<resync::doc::Scalar>& 
     return out;
 }
 
-void push(resync::MemoryStore& s, const char* value) {
+template <class Store>
+void push(Store& s, const char* value) {
     REQUIRE(s.write([&](resync::doc::Writer& w) { w.list_push_back("lists", "l", "tags", el(value)); }));
 }
-void add(resync::MemoryStore& s, std::int64_t delta) {
+template <class Store>
+void add(Store& s, std::int64_t delta) {
     REQUIRE(s.write([&](resync::doc::Writer& w) { w.add("items", "counter", "c", delta); }));
 }
 
 } // namespace
 
-TEMPLATE_TEST_CASE("two clients reset after a server restore and keep writing, a third joins, and all three converge "
-                   "with every local change on the server exactly once",
-                   "[scenario][recovery][three-clients]", resync::doc::Recover, resync::doc::RecoverOrDiscard,
-                   resync::doc::RecoverAll) {
-    constexpr bool all = std::is_same_v<TestType, resync::doc::RecoverAll>;
+using Cases1 = resync_test::OnEveryStore<resync::doc::Recover, resync::doc::RecoverOrDiscard, resync::doc::RecoverAll>;
+
+TEMPLATE_LIST_TEST_CASE("two clients reset after a server restore and keep writing, a third joins, and all three converge "
+                        "with every local change on the server exactly once",
+                        "[scenario][recovery][three-clients]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
+    constexpr bool all = std::is_same_v<P, resync::doc::RecoverAll>;
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Peer<TestType> a(server, 1, {}, resync_test::options_in(dir), 7);
-    Peer<TestType> b(server, 2, {}, resync_test::options_in(dir), 11);
+    Peer<P, resync_test::Loopback, S> a(server, 1, {}, resync_test::options_in(dir), 7);
+    Peer<P, resync_test::Loopback, S> b(server, 2, {}, resync_test::options_in(dir), 11);
 
     // Shared data, synced everywhere.
     REQUIRE(a.store.write([](resync::doc::Writer& w) {
@@ -119,7 +124,7 @@ TEMPLATE_TEST_CASE("two clients reset after a server restore and keep writing, a
     REQUIRE(b.sync() == SessionState::syncing);
 
     // C joins: a new store, a fresh session; it writes once it has the data.
-    Peer<TestType> c(server, 3, {}, resync_test::options_in(dir), 13);
+    Peer<P, resync_test::Loopback, S> c(server, 3, {}, resync_test::options_in(dir), 13);
     REQUIRE(c.sync() == SessionState::syncing);
     push(c.store, "c1");
     REQUIRE(c.sync() == SessionState::syncing);

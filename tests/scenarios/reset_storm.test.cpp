@@ -39,12 +39,13 @@ using resync::SessionState;
 using Server = resync::testing::Server<doc::Model>;
 using Link = resync::testing::LoopbackTransport<doc::Model>;
 
-/// A synced client; a clock the test reads to see each attempt's backoff.
-template <class P>
+/// A synced client on a store of type S; a clock the test reads to see each attempt's backoff.
+template <class S, class P>
 struct Storm {
     resync_test::ScratchDir dir;
     Server server;
-    resync::MemoryStore store{1};
+    resync_test::StoreBox<S> box{1};
+    S& store = box.store;
     Link link{server, 3};
     std::int64_t now = 1'800'000'000'000;
     resync::SessionOptions options = [this] {
@@ -52,7 +53,7 @@ struct Storm {
         o.clock = [this] { return now += 10; };
         return o;
     }();
-    resync::SyncSession<resync::MemoryStore, Link, P> session{store, link, P{}, options};
+    resync::SyncSession<S, Link, P> session{store, link, P{}, options};
     std::vector<resync::ResetReport> completed;
     std::vector<resync::ResetRequest> requests;
     std::vector<doc::Operation> offline;
@@ -60,7 +61,7 @@ struct Storm {
     Storm() {
         REQUIRE(store.write([](doc::Writer& w) { w.create("items", "c").set("items", "c", "n", std::int64_t{0}); }));
         REQUIRE(session.run_until_idle() == SessionState::syncing);
-        session.on_after_reset([this](const doc::State*, const resync::MemoryStore&, const resync::ResetReport& r) {
+        session.on_after_reset([this](const doc::State*, const S&, const resync::ResetReport& r) {
             completed.push_back(r);
         });
         session.on_reset_request([this](const resync::ResetRequest& r) { requests.push_back(r); });
@@ -93,13 +94,17 @@ struct Storm {
 
 } // namespace
 
-TEMPLATE_TEST_CASE("a storm of completed resets for one cause runs the same mode once more, then the fallback, "
-                   "then manual, with a growing backoff between attempts, and keeps every offline operation",
-                   "[scenario][cycle-guard][storm][keeping]", resync::doc::RecoverOrDiscard, resync::doc::RecoverAll,
-                   resync::doc::Recover, resync::DiscardUnsynced) {
-    Storm<TestType> s;
-    constexpr ResetMode requested = TestType::requested_mode;
-    constexpr ResetMode fallback = TestType::fallback_type::mode;
+using Cases1 = resync_test::OnEveryStore<resync::doc::RecoverOrDiscard, resync::doc::RecoverAll, resync::doc::Recover,
+                                         resync::DiscardUnsynced>;
+
+TEMPLATE_LIST_TEST_CASE("a storm of completed resets for one cause runs the same mode once more, then the fallback, "
+                        "then manual, with a growing backoff between attempts, and keeps every offline operation",
+                        "[scenario][cycle-guard][storm][keeping]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
+    Storm<S, P> s;
+    constexpr ResetMode requested = P::requested_mode;
+    constexpr ResetMode fallback = P::fallback_type::mode;
     // The modes the guard must run, attempt by attempt, until manual.
     std::vector<ResetMode> expected{requested, requested};
     if (requested == ResetMode::recover) expected.push_back(fallback);
@@ -155,9 +160,10 @@ TEMPLATE_TEST_CASE("a storm of completed resets for one cause runs the same mode
     for (const auto& v : violations) FAIL_CHECK(v);
 }
 
-TEST_CASE("a different cause starts the escalation over, while the attempts keep counting to the manual bound",
-          "[scenario][cycle-guard]") {
-    Storm<resync::doc::RecoverOrDiscard> s;
+TEMPLATE_LIST_TEST_CASE("a different cause starts the escalation over, while the attempts keep counting to the manual "
+                        "bound",
+                        "[scenario][cycle-guard]", resync_test::ScenarioStores) {
+    Storm<TestType, resync::doc::RecoverOrDiscard> s;
     // Causes that alternate never escalate (each a different reason), but the bound still holds.
     const int causes[] = {resync::server_code::bad_server_version, resync::server_code::client_file_expired};
     std::vector<ResetMode> modes;
@@ -178,10 +184,10 @@ TEST_CASE("a different cause starts the escalation over, while the attempts keep
     CHECK(s.store.sync_state().pending_reset->attempt == s.options.max_reset_attempts + 1);
 }
 
-TEST_CASE("once the server confirms a reset - also one with nothing to upload - the record clears and the next "
-          "reset is attempt 1 again",
-          "[scenario][cycle-guard]") {
-    Storm<resync::doc::RecoverOrDiscard> s;
+TEMPLATE_LIST_TEST_CASE("once the server confirms a reset - also one with nothing to upload - the record clears and "
+                        "the next reset is attempt 1 again",
+                        "[scenario][cycle-guard]", resync_test::ScenarioStores) {
+    Storm<TestType, resync::doc::RecoverOrDiscard> s;
     s.demand(); // nothing unsynced: the replay uploads nothing (Realm #6195 never cleared it)
     REQUIRE(s.poll_until([&] { return s.completed.size() == 1; }) < 50000);
     REQUIRE(s.poll_until([&] { return !s.store.sync_state().pending_reset.has_value(); }) < 50000);

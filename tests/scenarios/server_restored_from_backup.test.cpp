@@ -59,8 +59,9 @@ Expected expected_for(Path path, Restored restored) {
 /// client then writes enough for the server to move past the client's version with new history.
 /// Finally the client writes one unsynced change (create + set: two operations) and, on the
 /// reconnect path, comes back online. The client has not yet heard of the restore.
-template <class P>
-void restore_the_server(resync::testing::Server<resync::doc::Model>& server, Replica<P>& a, Path path, Restored restored) {
+template <class P, class S>
+void restore_the_server(resync::testing::Server<resync::doc::Model>& server, Replica<P, resync_test::Loopback, S>& a,
+                        Path path, Restored restored) {
     a.put("items", "kept", "n", num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     const auto backup = server.backup();
@@ -74,7 +75,7 @@ void restore_the_server(resync::testing::Server<resync::doc::Model>& server, Rep
     REQUIRE(server.latest().version == 1);
 
     if (restored == Restored::moved_past_client) {
-        Replica<resync::DiscardUnsynced> b(server);
+        Replica<resync::DiscardUnsynced, resync_test::Loopback, S> b(server);
         b.put("items", "other", "n", num(10));
         REQUIRE(b.sync() == SessionState::syncing);
         b.put("items", "other", "n", num(11));
@@ -90,9 +91,13 @@ void restore_the_server(resync::testing::Server<resync::doc::Model>& server, Rep
 
 } // namespace
 
-TEMPLATE_TEST_CASE("a restored server is detected by version while behind the client and by salt once past it, "
-                   "connected or not, and the client ends equal to the server",
-                   "[scenario][restore]", resync::DiscardUnsynced, resync::Manual) {
+using Cases1 = resync_test::OnEveryStore<resync::DiscardUnsynced, resync::Manual>;
+
+TEMPLATE_LIST_TEST_CASE("a restored server is detected by version while behind the client and by salt once past it, "
+                        "connected or not, and the client ends equal to the server",
+                        "[scenario][restore]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     const Path path = GENERATE(Path::stays_connected, Path::reconnects);
     const Restored restored = GENERATE(Restored::behind_client, Restored::moved_past_client);
     INFO(name(path) << ", " << name(restored));
@@ -100,7 +105,7 @@ TEMPLATE_TEST_CASE("a restored server is detected by version while behind the cl
 
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Replica<TestType> a(server, resync_test::make_policy<TestType>(dir), resync_test::options_in(dir));
+    Replica<P, resync_test::Loopback, S> a(server, resync_test::make_policy<P>(dir), resync_test::options_in(dir));
     restore_the_server(server, a, path, restored);
     const auto cursor = a.store.sync_state().download;
     const auto old_ident = a.ident();
@@ -119,7 +124,7 @@ TEMPLATE_TEST_CASE("a restored server is detected by version while behind the cl
         else CHECK(trigger.server_position.version > cursor.version);
     }
 
-    if constexpr (std::is_same_v<TestType, resync::Manual>) {
+    if constexpr (std::is_same_v<P, resync::Manual>) {
         REQUIRE(stopped_at == SessionState::awaiting_user);
         CHECK(a.session().last_report()->outcome == resync::ResetOutcome::awaiting_user);
         REQUIRE_FALSE(a.session().execute_reset());
@@ -142,15 +147,17 @@ TEMPLATE_TEST_CASE("a restored server is detected by version while behind the cl
     CHECK(a.store.get("items", "kept", "n") == num(1));
 }
 
-TEST_CASE("under DiscardUnsynced a client of a restored server reports its unsynced changes as discarded into the "
-          "quarantine, and what the restore lost, and calls its callbacks with the before-state and the store after",
-          "[scenario][restore][discard-unsynced]") {
+TEMPLATE_LIST_TEST_CASE("under DiscardUnsynced a client of a restored server reports its unsynced changes as "
+                        "discarded into the quarantine, and what the restore lost, and calls its callbacks with the "
+                        "before-state and the store after",
+                        "[scenario][restore][discard-unsynced]", resync_test::ScenarioStores) {
+    using S = TestType;
     const Path path = GENERATE(Path::stays_connected, Path::reconnects);
     const Restored restored = GENERATE(Restored::behind_client, Restored::moved_past_client);
     INFO(name(path) << ", " << name(restored));
 
     resync::testing::Server<resync::doc::Model> server;
-    Replica<resync::DiscardUnsynced> a(server);
+    Replica<resync::DiscardUnsynced, resync_test::Loopback, S> a(server);
     restore_the_server(server, a, path, restored);
     const auto before = resync_test::image_of(a.store);
     const auto local_version = a.store.last_client_version();
@@ -161,12 +168,12 @@ TEST_CASE("under DiscardUnsynced a client of a restored server reports its unsyn
     std::size_t unsynced_seen_before = 0;
     bool had_snapshot = false, record_still_pending_at_after = false;
     resync::ResetReport report_at_after;
-    a.session().on_before_reset([&](const resync::ResetTrigger& t, const resync::MemoryStore& s) {
+    a.session().on_before_reset([&](const resync::ResetTrigger& t, const S& s) {
         events.push_back(std::string("before:") + std::string(resync::to_string(t.reason)));
         state_seen_before = s.state();
         unsynced_seen_before = s.unsynced().size();
     });
-    a.session().on_after_reset([&](const resync::doc::State* b, const resync::MemoryStore& s, const resync::ResetReport& r) {
+    a.session().on_after_reset([&](const resync::doc::State* b, const S& s, const resync::ResetReport& r) {
         events.push_back("after");
         had_snapshot = b != nullptr;
         if (b) snapshot_after = *b;
@@ -225,9 +232,10 @@ TEST_CASE("under DiscardUnsynced a client of a restored server reports its unsyn
     CHECK(a.store.unsynced().empty());
 }
 
-TEST_CASE("under Manual a client of a restored server stops with a durable backup of everything and touches nothing "
-          "until the reset is executed",
-          "[scenario][restore][manual]") {
+TEMPLATE_LIST_TEST_CASE("under Manual a client of a restored server stops with a durable backup of everything and "
+                        "touches nothing until the reset is executed",
+                        "[scenario][restore][manual]", resync_test::ScenarioStores) {
+    using S = TestType;
     const Path path = GENERATE(Path::stays_connected, Path::reconnects);
     const Restored restored = GENERATE(Restored::behind_client, Restored::moved_past_client);
     INFO(name(path) << ", " << name(restored));
@@ -235,7 +243,8 @@ TEST_CASE("under Manual a client of a restored server stops with a durable backu
 
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Replica<resync::Manual> a(server, resync_test::make_policy<resync::Manual>(dir), resync_test::options_in(dir));
+    Replica<resync::Manual, resync_test::Loopback, S> a(server, resync_test::make_policy<resync::Manual>(dir),
+                                                        resync_test::options_in(dir));
     restore_the_server(server, a, path, restored);
     const auto before = resync_test::image_of(a.store);
     const auto old_ident = a.ident();
@@ -264,7 +273,7 @@ TEST_CASE("under Manual a client of a restored server stops with a durable backu
     CHECK(a.session().last_report()->backup_location == request.backup_path);
 
     // The backup holds the pre-reset replica, unsynced change included.
-    auto contents = resync::restore_backup(backup_path);
+    auto contents = resync_test::read_backup<S>(backup_path.string());
     REQUIRE(contents);
     CHECK(contents->state == before.state);
     CHECK(contents->state.find("items", "local") != nullptr);
@@ -300,9 +309,10 @@ TEST_CASE("under Manual a client of a restored server stops with a durable backu
     CHECK(resync_test::file_count(dir) == 1);
 }
 
-TEST_CASE("under Manual a reset request survives a restart, the new session reports it at its first poll and can "
-          "execute it",
-          "[scenario][restore][manual][restart]") {
+TEMPLATE_LIST_TEST_CASE("under Manual a reset request survives a restart, the new session reports it at its first "
+                        "poll and can execute it",
+                        "[scenario][restore][manual][restart]", resync_test::ScenarioStores) {
+    using S = TestType;
     const Path path = GENERATE(Path::stays_connected, Path::reconnects);
     const Restored restored = GENERATE(Restored::behind_client, Restored::moved_past_client);
     INFO(name(path) << ", " << name(restored));
@@ -310,7 +320,8 @@ TEST_CASE("under Manual a reset request survives a restart, the new session repo
 
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Replica<resync::Manual> a(server, resync_test::make_policy<resync::Manual>(dir), resync_test::options_in(dir));
+    Replica<resync::Manual, resync_test::Loopback, S> a(server, resync_test::make_policy<resync::Manual>(dir),
+                                                        resync_test::options_in(dir));
     restore_the_server(server, a, path, restored);
     const auto before = resync_test::image_of(a.store);
     const auto old_ident = a.ident();
@@ -348,7 +359,7 @@ TEST_CASE("under Manual a reset request survives a restart, the new session repo
     CHECK(a.session().last_report()->backup_location == backup_path);
 
     // The backup written before the restart still restores the pre-reset replica.
-    auto contents = resync::restore_backup(backup_path);
+    auto contents = resync_test::read_backup<S>(backup_path);
     REQUIRE(contents);
     CHECK(contents->state == before.state);
     CHECK(contents->unsynced == before.unsynced);

@@ -23,6 +23,8 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 // Everything in this file lives in a namespace of its own, so that test files compiled in one
@@ -50,19 +52,38 @@ std::vector<doc::Scalar> list_of(const doc::State& s) {
 
 const doc::Scalar m = std::string("m"), x = std::string("x");
 
+/// The store under test, and the store the application writes to: the same one, except for a
+/// RequiredMembersStore, which the application writes to through the MemoryStore inside it.
+template <class S>
+struct Held {
+    resync_test::StoreBox<S> box{1};
+    S& store = box.store;
+    S& app() { return store; }
+};
+template <>
+struct Held<resync_test::RequiredMembersStore> {
+    resync_test::RequiredMembersStore store{1};
+    resync::MemoryStore& app() { return store.inner; }
+};
+
+/// Every store under test, and a store with only the required members (no quarantine).
+using StoresAndBareStore = decltype(std::tuple_cat(std::declval<resync_test::ScenarioStores>(),
+                                                   std::declval<std::tuple<resync_test::RequiredMembersStore>>()));
+
 } // namespace
 
-TEST_CASE("a repeat trigger while recovered changes wait for their upload recovers them again: two offline inserts "
-          "of x end as [m, x, x]",
-          "[scenario][keeping][cycle-guard][replay]") {
+TEMPLATE_LIST_TEST_CASE("a repeat trigger while recovered changes wait for their upload recovers them again: two "
+                        "offline inserts of x end as [m, x, x]",
+                        "[scenario][keeping][cycle-guard][replay]", resync_test::ScenarioStores) {
     // One changeset per upload, so the trigger can come between the two.
     using P = resync::Strategy<resync::backup::Snapshot, resync::recover::Rebase<resync::recover::DocumentRules>,
                                resync::fallback::Discard, resync::replay::Batched<1>>;
     resync_test::ScratchDir dir;
     Server server;
-    resync::MemoryStore store{1};
+    Held<TestType> held;
+    auto& store = held.store;
     Link link(server, 3);
-    resync::SyncSession<resync::MemoryStore, Link, P> session(store, link, P{}, resync_test::options_in(dir));
+    resync::SyncSession<TestType, Link, P> session(store, link, P{}, resync_test::options_in(dir));
     REQUIRE(store.write([](doc::Writer& w) {
         w.create("lists", "l");
         w.list_push_back("lists", "l", "tags", m);
@@ -97,17 +118,15 @@ TEST_CASE("a repeat trigger while recovered changes wait for their upload recove
     CHECK(store.state() == server.state());
 }
 
-TEMPLATE_TEST_CASE("writes made while the fresh copy downloads are recovered, or kept by a discarding reset - in the "
-                   "quarantine, or a backup file for a store without one",
-                   "[scenario][keeping][fetch]", resync::MemoryStore, resync_test::RequiredMembersStore) {
+TEMPLATE_LIST_TEST_CASE("writes made while the fresh copy downloads are recovered, or kept by a discarding reset - in "
+                        "the quarantine, or a backup file for a store without one",
+                        "[scenario][keeping][fetch]", StoresAndBareStore) {
     using Strategy = resync::Strategy<resync::backup::File, resync::discard::Replace>; // discards, with a file
     resync_test::ScratchDir dir;
     Server server;
-    TestType store{1};
-    auto& memory = [&]() -> resync::MemoryStore& {
-        if constexpr (std::is_same_v<TestType, resync::MemoryStore>) return store;
-        else return store.inner;
-    }();
+    Held<TestType> held;
+    auto& store = held.store;
+    auto& memory = held.app();
     Link link(server, 3);
     auto options = resync_test::options_in(dir);
     options.fresh_chunk_bytes = 16; // the copy arrives over many polls
@@ -140,14 +159,14 @@ TEMPLATE_TEST_CASE("writes made while the fresh copy downloads are recovered, or
     const auto& report = *session.last_report();
     INFO(resync::to_string(report));
     // The backup file was written before the fetch: it holds the first write, not the second.
-    auto file = resync::restore_backup(report.backup_location);
+    auto file = resync_test::read_backup<TestType>(report.backup_location);
     REQUIRE(file);
     CHECK(resync_test::operations_of(file->unsynced) == resync_test::operations_of(before_reset));
     // Both writes are in the report; the second is kept too - in the quarantine or a keeping file.
     CHECK(report.unsynced_operations == 2);
-    // (A MemoryStore keeps acknowledged history: the create the restore lost is reported too.)
+    // (A store that keeps acknowledged history reports the create the restore lost too.)
     CHECK(report.operations.size() == 2 + report.count(OperationFate::lost_on_server));
-    if constexpr (std::is_same_v<TestType, resync::MemoryStore>) {
+    if constexpr (resync::store_requirements::keeps_quarantine<TestType>) {
         CHECK(report.count(OperationFate::discarded) == 1);   // in the backup file
         CHECK(report.count(OperationFate::quarantined) == 1); // written after it
         CHECK(report.keeping_location.empty());
@@ -165,13 +184,13 @@ TEMPLATE_TEST_CASE("writes made while the fresh copy downloads are recovered, or
     CHECK(memory.state() == server.state());
 }
 
-TEST_CASE("writes made while a manual reset waits for the user are kept when it runs - also after a restart - and "
-          "the report accounts for them",
-          "[scenario][keeping][manual]") {
+TEMPLATE_LIST_TEST_CASE("writes made while a manual reset waits for the user are kept when it runs - also after a "
+                        "restart - and the report accounts for them",
+                        "[scenario][keeping][manual]", resync_test::ScenarioStores) {
     resync_test::ScratchDir dir;
     Server server;
     auto options = resync_test::options_in(dir);
-    resync_test::Replica<resync::Manual> a(server, resync::Manual{}, options);
+    resync_test::Replica<resync::Manual, Link, TestType> a(server, resync::Manual{}, options);
     a.put("items", "one", "n", resync_test::num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     a.link().go_offline();
@@ -192,7 +211,7 @@ TEST_CASE("writes made while a manual reset waits for the user are kept when it 
     const auto& report = *a.session().last_report();
     INFO(resync::to_string(report));
     // The request's backup holds what was unsynced then; what came later is in the quarantine.
-    auto file = resync::restore_backup(request->backup_path);
+    auto file = resync_test::read_backup<TestType>(request->backup_path);
     REQUIRE(file);
     CHECK(file->unsynced == first);
     CHECK(report.operations.size() == all.size());

@@ -6,6 +6,8 @@
 #include <support/client.hpp>
 #include <support/scenarios.hpp>
 
+#include <resync/bytes.hpp>
+#include <resync/doc/codec.hpp>
 #include <resync/sqlite.hpp>
 #include <resync/strategy/discard_unsynced.hpp>
 #include <resync/strategy/manual.hpp>
@@ -287,6 +289,53 @@ TEMPLATE_TEST_CASE("A SqliteStore reset stages the fresh copy in the database an
         CHECK(report.diff->erased == 0);
         CHECK(report.diff->unchanged == 50);
     }
+}
+
+TEST_CASE("SqliteStore never empties a quarantine it cannot read whole: a damaged entry makes take_quarantined and "
+          "retry_quarantined fail with store_corrupt and remove nothing; without it the retry applies and empties it",
+          "[sqlite][store][quarantine]") {
+    resync_test::TempDir dir;
+    auto s = open_store(dir / "replica.db");
+    const auto quarantine = [&](std::string_view op_bytes) {
+        auto& q = s.database()("INSERT INTO quarantine(client_version, idx, op, reason, cause, at_ms) VALUES (?, ?, ?, ?, ?, ?)");
+        q.bind(std::uint64_t{7}).bind(std::int64_t{0}).bind_blob(op_bytes).bind_blob("dropped").bind(std::int64_t{0}).bind(
+            std::int64_t{1});
+        REQUIRE_FALSE(q.run());
+    };
+    const auto entries = [&] {
+        auto& q = s.database()("SELECT count(*) FROM quarantine");
+        REQUIRE(q.step());
+        const auto n = q.int64(0);
+        q.reset();
+        return n;
+    };
+    std::string create;
+    resync::ByteWriter w(create);
+    resync::doc::encode(w, resync::doc::Operation{resync::doc::CreateObject{"items", "back"}});
+    quarantine(create);
+    quarantine(std::string("\xff\xfe damaged", 10));
+    REQUIRE(entries() == 2);
+    CHECK(s.quarantined().size() == 1); // what can be read
+
+    auto retried = s.retry_quarantined();
+    REQUIRE_FALSE(retried);
+    CHECK(retried.error() == resync::errc::store_corrupt);
+    auto taken = s.take_quarantined();
+    REQUIRE_FALSE(taken);
+    CHECK(taken.error() == resync::errc::store_corrupt);
+    CHECK(entries() == 2);
+    CHECK(s.last_client_version() == 0);
+    CHECK(s.state().find("items", "back") == nullptr);
+
+    // The twin: without the damaged entry the retry is one local write, and the quarantine empties.
+    REQUIRE_FALSE(s.database().exec("DELETE FROM quarantine WHERE seq = (SELECT max(seq) FROM quarantine)"));
+    REQUIRE(entries() == 1);
+    auto v = s.retry_quarantined();
+    REQUIRE(v);
+    CHECK(*v == 1);
+    CHECK(entries() == 0);
+    CHECK(s.state().find("items", "back") != nullptr);
+    CHECK(s.unsynced().size() == 1);
 }
 
 } // namespace RESYNC_TEST_FILE

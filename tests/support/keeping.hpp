@@ -14,6 +14,9 @@
 #include <resync/history.hpp>
 #include <resync/memory_store.hpp>
 #include <resync/testing/server.hpp>
+#if RESYNC_TEST_SQLITE
+#include <resync/sqlite/store.hpp>
+#endif
 
 #include <cstddef>
 #include <filesystem>
@@ -46,22 +49,30 @@ struct Whereabouts {
     bool in_backup = false;    ///< in a backup file under the scratch folder
 };
 
-/// Every `.rsbk` file under `dir`, read back.
+/// Every backup file under `dir`, read back: `.rsbk` files, and the databases a SqliteStore
+/// backs itself up to (`.rsdb`).
 inline std::vector<resync::BackupContents<resync::doc::Model>> backups_under(const std::filesystem::path& dir) {
     std::vector<resync::BackupContents<resync::doc::Model>> out;
     std::error_code ec;
     if (!std::filesystem::exists(dir, ec)) return out;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
-        if (e.is_regular_file() && e.path().extension() == ".rsbk")
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+        if (!e.is_regular_file()) continue;
+        if (e.path().extension() == ".rsbk")
             if (auto b = resync::restore_backup(e.path().string())) out.push_back(std::move(*b));
+#if RESYNC_TEST_SQLITE
+        if (e.path().extension() == resync::SqliteStore::backup_extension)
+            if (auto b = resync::SqliteStore::restore_backup(e.path().string())) out.push_back(std::move(*b));
+#endif
+    }
     return out;
 }
 
-/// Finds each of `ops` in the client changesets of `server`'s history, in `store` (unsynced,
-/// quarantine) and in the backups under `dir`.
-inline std::map<std::string, Whereabouts> locate(const std::vector<resync::doc::Operation>& ops,
-                                                 const resync::testing::Server<resync::doc::Model>& server,
-                                                 const resync::MemoryStore& store, const std::filesystem::path& dir) {
+/// Finds each of `ops` in the client changesets of `server`'s history, in `store` (any store
+/// with a quarantine: unsynced, quarantine) and in the backups under `dir`.
+template <class Store = resync::MemoryStore>
+std::map<std::string, Whereabouts> locate(const std::vector<resync::doc::Operation>& ops,
+                                          const resync::testing::Server<resync::doc::Model>& server,
+                                          const Store& store, const std::filesystem::path& dir) {
     std::map<std::string, Whereabouts> where;
     for (const auto& op : ops) where[mark_of(op)];
     auto seen = [&](const resync::doc::Operation& op) -> Whereabouts* {
@@ -86,9 +97,10 @@ inline std::map<std::string, Whereabouts> locate(const std::vector<resync::doc::
 }
 
 /// The keeping rule's violations for `ops`, in words (empty when it holds).
-inline std::vector<std::string> keeping_violations(const std::vector<resync::doc::Operation>& ops,
-                                                   const resync::testing::Server<resync::doc::Model>& server,
-                                                   const resync::MemoryStore& store, const std::filesystem::path& dir) {
+template <class Store = resync::MemoryStore>
+std::vector<std::string> keeping_violations(const std::vector<resync::doc::Operation>& ops,
+                                            const resync::testing::Server<resync::doc::Model>& server,
+                                            const Store& store, const std::filesystem::path& dir) {
     std::vector<std::string> out;
     const auto where = locate(ops, server, store, dir);
     for (const auto& op : ops) {

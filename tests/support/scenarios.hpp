@@ -19,6 +19,8 @@
 #include <resync/sqlite/store.hpp>
 #include <catch2/catch.hpp>
 #endif
+#include <resync/quarantine.hpp>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -316,6 +318,48 @@ inline resync::doc::State replay_history(const resync::testing::Server<resync::d
     resync::doc::State s;
     for (const auto& e : server.history()) resync::doc::apply(s, e.ops);
     return s;
+}
+
+// ------------------------------------------------------------- stores under test: more helpers
+// (added with the second half of issue 12's conversions; kept together to merge cleanly)
+
+/// A copy of `store` as another process would load it from disk, independent of the original:
+/// a MemoryStore saved to a file in `dir` and loaded back; a SqliteStore's database copied
+/// whole (`VACUUM INTO`, a consistent copy) into `dir` and opened.
+template <class S>
+S durable_copy(const S& store, const ScratchDir& dir) {
+    static int copies = 0;
+    const std::string path = (dir / ("copy-" + std::to_string(++copies))).string();
+    if constexpr (std::is_same_v<S, resync::MemoryStore>) {
+        REQUIRE_FALSE(store.save(path));
+        auto loaded = resync::MemoryStore::load(path);
+        REQUIRE(loaded);
+        return std::move(*loaded);
+    }
+#if RESYNC_TEST_SQLITE
+    else if constexpr (std::is_same_v<S, resync::SqliteStore>) {
+        auto& q = store.database()("VACUUM INTO CAST(? AS TEXT)");
+        q.bind_blob(path);
+        REQUIRE_FALSE(q.run());
+        auto opened = resync::SqliteStore::open(path);
+        REQUIRE(opened);
+        return std::move(*opened);
+    }
+#endif
+    else static_assert(sizeof(S) == 0, "durable_copy: a store this helper does not know");
+}
+
+/// Empties `store`'s quarantine and returns what it held (a SqliteStore's can fail: required
+/// to succeed here).
+template <class S>
+std::vector<resync::QuarantinedOperation<resync::doc::Operation>> take_quarantine(S& store) {
+    auto taken = store.take_quarantined();
+    if constexpr (std::is_same_v<decltype(taken), std::vector<resync::QuarantinedOperation<resync::doc::Operation>>>)
+        return taken;
+    else {
+        REQUIRE(taken);
+        return std::move(*taken);
+    }
 }
 
 } // namespace resync_test

@@ -129,21 +129,12 @@ public:
     Result<ClientVersion> write(F&& f) {
         sqlite::Transaction tx(*db_);
         if (auto ec = tx.begin_error()) return ec;
-        sqlite::TouchedObjects touched(*db_);
-        std::vector<doc::Operation> ops;
-        std::vector<doc::Operation> undo;
-        std::uint64_t seq = next_element_seq_;
-        doc::Writer w(touched.state(), ops, undo, replica_id_, &seq, &touched);
-        if (auto ec = run(f, w)) return ec;
-        if (ops.empty()) return ClientVersion{0};
-        const ClientVersion v = next_version_;
-        if (auto ec = touched.flush()) return ec;
-        if (auto ec = insert_history(v, 0, false, ops, undo)) return ec;
-        if (auto ec = write_counters(v + 1, seq)) return ec;
+        auto r = record_write(f);
+        if (!r) return r.error();
+        if (r->version == 0) return ClientVersion{0};
         if (auto ec = tx.commit()) return ec;
-        next_version_ = v + 1;
-        next_element_seq_ = seq;
-        return v;
+        adopt_counters(*r);
+        return r->version;
     }
 
     /// The whole current state, read from the file (a copy: for tests and small stores).
@@ -479,35 +470,46 @@ public:
 
     // ------------------------------------------------------------------ quarantine
 
-    /// Local operations that resets could not recover, oldest first.
+    /// Local operations that resets could not recover, oldest first (an entry whose operation
+    /// does not decode - a damaged file - is left out; `take_quarantined` and
+    /// `retry_quarantined` refuse such a quarantine instead).
     std::vector<QuarantinedOperation<doc::Operation>> quarantined() const {
         std::vector<QuarantinedOperation<doc::Operation>> out;
-        auto& q = (*db_)("SELECT client_version, idx, op, reason, cause, at_ms FROM quarantine ORDER BY seq");
-        while (q.step()) {
-            QuarantinedOperation<doc::Operation> e;
-            e.client_version = q.uint64(0);
-            e.index = static_cast<std::size_t>(q.int64(1));
-            ByteReader r(q.blob(2));
-            auto op = doc::decode_operation(r);
-            if (!op) continue;
-            e.operation = std::move(*op);
-            e.reason = std::string(q.blob(3));
-            e.cause = static_cast<ResetReason>(q.int64(4));
-            e.at_ms = q.int64(5);
-            out.push_back(std::move(e));
-        }
-        q.reset();
+        read_quarantine(out);
         return out;
     }
 
-    /// Empties the quarantine and returns what it held (one transaction).
+    /// Empties the quarantine and returns what it held (one transaction). An entry that does not
+    /// decode is `store_corrupt`, and nothing is removed: never delete what could not be read.
     Result<std::vector<QuarantinedOperation<doc::Operation>>> take_quarantined() {
         sqlite::Transaction tx(*db_);
         if (auto ec = tx.begin_error()) return ec;
-        auto out = quarantined();
+        std::vector<QuarantinedOperation<doc::Operation>> out;
+        if (auto ec = read_quarantine(out)) return ec;
         if (auto ec = db_->exec("DELETE FROM quarantine")) return ec;
         if (auto ec = tx.commit()) return ec;
         return out;
+    }
+
+    /// Re-applies every quarantined operation as one new local write (it then syncs as usual,
+    /// under normal sync rules) and empties the quarantine, in one transaction: if the write
+    /// fails, the quarantine is kept as it was. Returns the new client version (0 when the
+    /// quarantine was empty). As `MemoryStore::retry_quarantined`; an entry that does not decode
+    /// is `store_corrupt`, and nothing is written or removed.
+    Result<ClientVersion> retry_quarantined() {
+        sqlite::Transaction tx(*db_);
+        if (auto ec = tx.begin_error()) return ec;
+        std::vector<QuarantinedOperation<doc::Operation>> ops;
+        if (auto ec = read_quarantine(ops)) return ec;
+        auto apply_all = [&](doc::Writer& w) {
+            for (const auto& q : ops) w.apply(q.operation);
+        };
+        auto r = record_write(apply_all);
+        if (!r) return r.error();
+        if (auto ec = db_->exec("DELETE FROM quarantine")) return ec;
+        if (auto ec = tx.commit()) return ec;
+        adopt_counters(*r);
+        return r->version;
     }
 
     // ------------------------------------------------------------------ backups
@@ -635,6 +637,65 @@ private:
         doc::SnapshotDecoder decoder;
         std::int64_t next_chunk; ///< the last chunk fed (its seq)
     };
+
+    // Reads the quarantine, oldest first, into `out`; the entries whose operation does not
+    // decode are left out, and make it `store_corrupt`.
+    std::error_code read_quarantine(std::vector<QuarantinedOperation<doc::Operation>>& out) const {
+        auto& q = (*db_)("SELECT client_version, idx, op, reason, cause, at_ms FROM quarantine ORDER BY seq");
+        bool damaged = false;
+        while (q.step()) {
+            QuarantinedOperation<doc::Operation> e;
+            e.client_version = q.uint64(0);
+            e.index = static_cast<std::size_t>(q.int64(1));
+            ByteReader r(q.blob(2));
+            auto op = doc::decode_operation(r);
+            if (!op || !r.at_end()) {
+                damaged = true;
+                continue;
+            }
+            e.operation = std::move(*op);
+            e.reason = std::string(q.blob(3));
+            e.cause = static_cast<ResetReason>(q.int64(4));
+            e.at_ms = q.int64(5);
+            out.push_back(std::move(e));
+        }
+        auto ec = q.take_error();
+        q.reset();
+        if (ec) return ec;
+        return damaged ? make_error_code(errc::store_corrupt) : std::error_code{};
+    }
+
+    /// What a local write recorded: its client version (0: it wrote nothing) and the next list
+    /// element sequence number.
+    struct Recorded {
+        ClientVersion version = 0;
+        std::uint64_t next_seq = 0;
+    };
+
+    // Runs `f` as a local write inside the caller's transaction (which commits it, then adopts
+    // the counters): applies the objects it touched, records the changeset, bumps the counters.
+    template <class F>
+    Result<Recorded> record_write(F& f) {
+        sqlite::TouchedObjects touched(*db_);
+        std::vector<doc::Operation> ops;
+        std::vector<doc::Operation> undo;
+        std::uint64_t seq = next_element_seq_;
+        doc::Writer w(touched.state(), ops, undo, replica_id_, &seq, &touched);
+        if (auto ec = run(f, w)) return ec;
+        if (ops.empty()) return Recorded{0, next_element_seq_};
+        const ClientVersion v = next_version_;
+        if (auto ec = touched.flush()) return ec;
+        if (auto ec = insert_history(v, 0, false, ops, undo)) return ec;
+        if (auto ec = write_counters(v + 1, seq)) return ec;
+        return Recorded{v, seq};
+    }
+
+    // After the commit of a write that recorded something.
+    void adopt_counters(const Recorded& r) noexcept {
+        if (r.version == 0) return;
+        next_version_ = r.version + 1;
+        next_element_seq_ = r.next_seq;
+    }
 
     template <class F>
     static std::error_code run(F& f, doc::Writer& w) {
