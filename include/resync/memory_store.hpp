@@ -249,12 +249,13 @@ public:
 
     /// Re-applies every quarantined operation as one new local write (it then syncs as usual,
     /// under normal sync rules) and empties the quarantine. Returns the new client version.
+    /// The quarantine is emptied only once the write succeeded: if it fails (or throws), every
+    /// operation is still in it.
     Result<ClientVersion> retry_quarantined() {
-        auto ops = take_quarantined();
         auto v = write([&](doc::Writer& w) {
-            for (auto& q : ops) w.apply(q.operation);
+            for (const auto& q : quarantine_) w.apply(q.operation);
         });
-        if (!v) quarantine_ = std::move(ops);
+        if (v) quarantine_.clear();
         return v;
     }
 

@@ -862,7 +862,7 @@ inline std::size_t floor_for(std::size_t floor, std::size_t per, std::size_t cas
 
 TEMPLATE_LIST_TEST_CASE("over thousands of random histories, reset causes and strategies no unsynced change disappears "
                         "silently, every reset terminates and every replica converges to the server",
-                        "[scenario][recovery][property]", resync_test::ScenarioStores) {
+                        "[scenario][recovery][property][slow]", resync_test::ScenarioStores) {
     constexpr std::uint64_t seed = 20250301;
     const std::size_t cases = cases_on<TestType>(1500);
     const Coverage c = run_cases<TestType>(seed, cases, Plan{});
@@ -900,7 +900,7 @@ TEMPLATE_LIST_TEST_CASE("over thousands of random histories, reset causes and st
 
 TEMPLATE_LIST_TEST_CASE("over random histories on a server restored within its epoch, a RecoverAll client gets every "
                         "change it ever made, acknowledged or not, back onto the server or into a report",
-                        "[scenario][recovery][property][recover-all]", resync_test::ScenarioStores) {
+                        "[scenario][recovery][property][recover-all][slow]", resync_test::ScenarioStores) {
     constexpr std::uint64_t seed = 20250302;
     const std::size_t cases = cases_on<TestType>(500);
     Plan plan;

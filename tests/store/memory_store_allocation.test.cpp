@@ -1,7 +1,7 @@
 // MemoryStore's reset commits under failed allocations: every allocation a commit needs happens
 // before the live state changes, so a commit that fails to allocate - at any of its allocations -
 // leaves the store exactly as it was (state, history, sync state, quarantine), with no empty
-// collection left behind either.
+// collection left behind either. A retry of the quarantine that fails to allocate keeps it whole.
 
 #include <support/scenarios.hpp>
 
@@ -159,6 +159,39 @@ TEST_CASE("a MemoryStore reset commit that fails to allocate, at any of its allo
     }
     CHECK(committed);
     CHECK(failures > 5); // the commit allocates; each of its allocations was tried
+}
+
+TEST_CASE("retrying the quarantine when an allocation fails, at any of them, keeps every quarantined operation and "
+          "leaves the store as it was",
+          "[store][memory][quarantine][allocation]") {
+    std::size_t failures = 0;
+    bool retried = false;
+    for (long n = 0; n < 100000 && !retried; ++n) {
+        auto store = busy_store();
+        // The quarantine the user expects back after a failed retry: the seed's create of q/k.
+        REQUIRE(store.quarantined().size() == 1);
+        const Image before = image(store);
+        bool threw = false;
+        resync_test_allocation::fail_after = n;
+        try {
+            retried = store.retry_quarantined().has_value();
+        } catch (const std::bad_alloc&) {
+            threw = true;
+        }
+        resync_test_allocation::fail_after = -1;
+        if (!threw) {
+            REQUIRE(retried);
+            // The retry wrote q/k as a new local change and emptied the quarantine.
+            CHECK(store.quarantined().empty());
+            CHECK(store.state().find("q", "k") != nullptr);
+            break;
+        }
+        ++failures;
+        INFO("allocation " << n << " failed");
+        REQUIRE(image(store) == before);
+    }
+    CHECK(retried);
+    CHECK(failures > 0);
 }
 
 } // namespace RESYNC_TEST_FILE
