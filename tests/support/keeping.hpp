@@ -8,6 +8,7 @@
 // their marks (distinct values, deltas, keys), so a count is a count of that operation.
 
 #include <resync/backup/file_format.hpp>
+#include <resync/concepts/policies.hpp>
 #include <resync/doc/codec.hpp>
 #include <resync/doc/model.hpp>
 #include <resync/doc/operation.hpp>
@@ -46,22 +47,41 @@ struct Whereabouts {
     bool in_backup = false;    ///< in a backup file under the scratch folder
 };
 
-/// Every `.rsbk` file under `dir`, read back.
-inline std::vector<resync::BackupContents<resync::doc::Model>> backups_under(const std::filesystem::path& dir) {
+/// Whether `path` names a backup file a `Store` writes: `backup::File`'s `.rsbk` for any store,
+/// and a store's own (a SqliteStore's `.rsdb` database) for one that backs itself up.
+template <class Store>
+bool is_backup_file(const std::filesystem::path& path) {
+    if (path.extension() == ".rsbk") return true;
+    if constexpr (resync::store_requirements::backs_itself_up<Store>) return path.extension() == Store::backup_extension;
+    else return false;
+}
+
+/// Reads back a backup file a `Store` wrote (see `is_backup_file`) with the reader of its format.
+template <class Store>
+resync::Result<resync::BackupContents<resync::doc::Model>> read_any_backup(const std::filesystem::path& path) {
+    if constexpr (resync::store_requirements::backs_itself_up<Store>)
+        if (path.extension() == Store::backup_extension) return Store::restore_backup(path.string());
+    return resync::restore_backup(path.string());
+}
+
+/// Every backup file a `Store` wrote under `dir`, read back (damaged ones left out).
+template <class Store = resync::MemoryStore>
+std::vector<resync::BackupContents<resync::doc::Model>> backups_under(const std::filesystem::path& dir) {
     std::vector<resync::BackupContents<resync::doc::Model>> out;
     std::error_code ec;
     if (!std::filesystem::exists(dir, ec)) return out;
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
-        if (e.is_regular_file() && e.path().extension() == ".rsbk")
-            if (auto b = resync::restore_backup(e.path().string())) out.push_back(std::move(*b));
+        if (e.is_regular_file() && is_backup_file<Store>(e.path()))
+            if (auto b = read_any_backup<Store>(e.path())) out.push_back(std::move(*b));
     return out;
 }
 
 /// Finds each of `ops` in the client changesets of `server`'s history, in `store` (unsynced,
-/// quarantine) and in the backups under `dir`.
-inline std::map<std::string, Whereabouts> locate(const std::vector<resync::doc::Operation>& ops,
-                                                 const resync::testing::Server<resync::doc::Model>& server,
-                                                 const resync::MemoryStore& store, const std::filesystem::path& dir) {
+/// quarantine) and in the backups under `dir`. Any store of the document model.
+template <class Store>
+std::map<std::string, Whereabouts> locate(const std::vector<resync::doc::Operation>& ops,
+                                          const resync::testing::Server<resync::doc::Model>& server, const Store& store,
+                                          const std::filesystem::path& dir) {
     std::map<std::string, Whereabouts> where;
     for (const auto& op : ops) where[mark_of(op)];
     auto seen = [&](const resync::doc::Operation& op) -> Whereabouts* {
@@ -78,17 +98,19 @@ inline std::map<std::string, Whereabouts> locate(const std::vector<resync::doc::
             if (auto* w = seen(op)) w->unsynced = true;
     for (const auto& q : store.quarantined())
         if (auto* w = seen(q.operation)) w->quarantined = true;
-    for (const auto& b : backups_under(dir))
+    for (const auto& b : backups_under<Store>(dir))
         for (const auto& cs : b.unsynced)
             for (const auto& op : cs.ops)
                 if (auto* w = seen(op)) w->in_backup = true;
     return where;
 }
 
-/// The keeping rule's violations for `ops`, in words (empty when it holds).
-inline std::vector<std::string> keeping_violations(const std::vector<resync::doc::Operation>& ops,
-                                                   const resync::testing::Server<resync::doc::Model>& server,
-                                                   const resync::MemoryStore& store, const std::filesystem::path& dir) {
+/// The keeping rule's violations for `ops`, in words (empty when it holds). Any store of the
+/// document model.
+template <class Store>
+std::vector<std::string> keeping_violations(const std::vector<resync::doc::Operation>& ops,
+                                            const resync::testing::Server<resync::doc::Model>& server, const Store& store,
+                                            const std::filesystem::path& dir) {
     std::vector<std::string> out;
     const auto where = locate(ops, server, store, dir);
     for (const auto& op : ops) {
