@@ -35,9 +35,9 @@ using Link = resync::testing::LoopbackTransport<doc::Model>;
 
 /// How large the reset is, and the budget it is polled with. On SqliteStore a tenth of it in the
 /// same proportions - a poll may decode at most 2 % of the objects and recover at most a fifth of
-/// the operations, the download comes in pieces of a tenth of the size - because at full size its
-/// reset (every slice a transaction of its own) takes about 30 s of the suite's time in a Debug
-/// build, a tenth about 3 s.
+/// the operations, the download comes in pieces of a tenth of the size - because at full size it
+/// adds about 6 s of CPU to a Debug run of the suite (every slice is a transaction of its own),
+/// a tenth under half a second.
 template <class S>
 struct Size {
     static constexpr std::size_t objects = 100'000;
