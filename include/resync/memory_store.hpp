@@ -76,6 +76,9 @@ public:
     /// nothing is recorded. Returns the new changeset's client version (0 if `f` wrote nothing).
     template <class F>
     Result<ClientVersion> write(F&& f) {
+        // Room for the history entry first: once `f` has changed the state, recording the
+        // changeset must not fail (the change would be in the state and in no changeset).
+        if (history_.size() == history_.capacity()) history_.reserve(std::max<std::size_t>(16, 2 * history_.size()));
         std::vector<doc::Operation> ops;
         std::vector<doc::Operation> undo;
         doc::Writer w(state_, ops, undo, replica_id_, &next_element_seq_);

@@ -5,6 +5,7 @@
 // damaged fresh copy is fetched again (corrupt) or resumed (truncated) and the reset completes;
 // a server that damages every copy gets the reset abandoned in the fetch phase, the local data
 // and unsynced changes untouched.
+// Run on every store (MemoryStore, SqliteStore).
 
 #include <support/client.hpp>
 #include <support/scenarios.hpp>
@@ -34,21 +35,10 @@ namespace {
 
 using Op = resync::doc::Operation;
 using ServerMessage = resync::protocol::ServerMessage<Op>;
-using Session = resync::SyncSession<resync::MemoryStore, resync_test::ForgingTransport, resync::DiscardUnsynced>;
 
-/// A replica on a link that lets the test forge server messages.
-struct Forged {
-    resync::MemoryStore store;
-    resync_test::ForgingTransport link;
-    Session session;
-
-    explicit Forged(resync::testing::Server<resync::doc::Model>& server) : link(server), session(store, link) {}
-
-    resync::SessionState sync() { return session.run_until_idle(20000); }
-    void put(const std::string& key, resync::doc::Value v) {
-        REQUIRE(store.write([&](resync::doc::Writer& w) { w.create("items", key).set("items", key, "v", v); }));
-    }
-};
+/// A replica on a store `S` and a link that lets the test forge server messages.
+template <class S>
+using Forged = resync_test::Replica<resync::DiscardUnsynced, resync_test::ForgingTransport, S>;
 
 resync::RemoteChangeset<Op> entry(std::uint64_t version, resync::ClientIdent origin = 0, resync::ClientVersion cv = 0) {
     resync::RemoteChangeset<Op> e;
@@ -127,9 +117,10 @@ std::vector<Forgery> forgeries() {
 
 } // namespace
 
-TEST_CASE("a server message with impossible positions or for another client gets a typed error, leaves the store "
-          "untouched, and the session goes on",
-          "[scenario][bad-input]") {
+TEMPLATE_LIST_TEST_CASE("a server message with impossible positions or for another client gets a typed error, "
+                        "leaves the store untouched, and the session goes on",
+                        "[scenario][bad-input]", resync_test::ScenarioStores) {
+    using S = TestType;
     const auto all = forgeries();
     const std::size_t which = GENERATE(range<std::size_t>(0, 9));
     REQUIRE(all.size() == 9);
@@ -137,84 +128,85 @@ TEST_CASE("a server message with impossible positions or for another client gets
     INFO(forgery.what);
 
     resync::testing::Server<resync::doc::Model> server;
-    Forged a(server);
-    resync_test::Replica<resync::DiscardUnsynced> b(server, {}, {}, 11);
-    a.put("mine", num(1));
+    Forged<S> a(server);
+    resync_test::Replica<resync::DiscardUnsynced, resync_test::Loopback, S> b(server, {}, {}, 11);
+    REQUIRE(a.put("items", "mine", "v", num(1)));
     REQUIRE(a.sync() == SessionState::syncing);
     b.put("items", "theirs", "v", num(2));
     REQUIRE(b.sync() == SessionState::syncing);
-    a.put("mine", num(3));
+    REQUIRE(a.put("items", "mine", "v", num(3)));
     REQUIRE(a.sync() == SessionState::syncing);
     REQUIRE(a.store.sync_state().download.version == 3);
-    REQUIRE_FALSE(a.session.last_error());
+    REQUIRE_FALSE(a.session().last_error());
 
     // An unsynced change, so there is local history to keep safe; the real server is held off.
-    a.link.hold_real_traffic = true;
-    a.put("pending", str("unsynced"));
+    a.link().hold_real_traffic = true;
+    REQUIRE(a.put("items", "pending", "v", str("unsynced")));
     const auto before = resync_test::image_of(a.store);
     REQUIRE(before.unsynced.size() == 1);
 
-    a.link.forge(forgery.make(a.store.sync_state(), a.store.last_client_version()));
-    CHECK(a.session.poll() == SessionState::syncing);
-    CHECK_FALSE(a.link.forged_pending());
-    CHECK(a.session.last_error() == forgery.expected);
+    a.link().forge(forgery.make(a.store.sync_state(), a.store.last_client_version()));
+    CHECK(a.session().poll() == SessionState::syncing);
+    CHECK_FALSE(a.link().forged_pending());
+    CHECK(a.session().last_error() == forgery.expected);
     CHECK(resync_test::image_of(a.store) == before);
     CHECK(a.store.state().find("items", "forged4") == nullptr);
 
     // The session goes on: the real server's traffic flows again and everything syncs.
-    a.link.hold_real_traffic = false;
+    a.link().hold_real_traffic = false;
     REQUIRE(a.sync() == SessionState::syncing);
-    CHECK(a.session.idle());
-    CHECK(a.session.resets_completed() == 0);
-    CHECK_FALSE(a.session.last_report().has_value());
+    CHECK(a.session().idle());
+    CHECK(a.session().resets_completed() == 0);
+    CHECK_FALSE(a.session().last_report().has_value());
     CHECK(a.store.unsynced().empty());
     CHECK(server.state().get("items", "pending", "v") == str("unsynced"));
     CHECK(a.store.state() == server.state());
     CHECK(server.state().find("items", "forged4") == nullptr);
 }
 
-TEST_CASE("a Welcome for another client ident gets a typed error, leaves the store untouched, and the session binds "
-          "once the real Welcome comes",
-          "[scenario][bad-input]") {
+TEMPLATE_LIST_TEST_CASE("a Welcome for another client ident gets a typed error, leaves the store untouched, and the "
+                        "session binds once the real Welcome comes",
+                        "[scenario][bad-input]", resync_test::ScenarioStores) {
     resync::testing::Server<resync::doc::Model> server;
-    Forged a(server);
-    a.put("mine", num(1));
+    Forged<TestType> a(server);
+    REQUIRE(a.put("items", "mine", "v", num(1)));
     REQUIRE(a.sync() == SessionState::syncing);
-    a.put("pending", str("unsynced"));
+    REQUIRE(a.put("items", "pending", "v", str("unsynced")));
     const auto before = resync_test::image_of(a.store);
     const resync::SyncState s = a.store.sync_state();
 
-    a.link.inner().go_offline();
-    a.link.inner().go_online();
-    a.link.hold_real_traffic = true;
+    a.link().inner().go_offline();
+    a.link().inner().go_online();
+    a.link().hold_real_traffic = true;
     resync::protocol::Welcome w;
     w.ident = s.client_ident + 100;
     w.latest = server.latest();
     w.salt_at_cursor = server.latest().salt;
     w.epoch = server.epoch();
     w.schema_version = server.schema_version();
-    a.link.forge(w);
-    CHECK(a.session.poll() == SessionState::connecting);
-    CHECK(a.session.last_error() == errc::unknown_client);
+    a.link().forge(w);
+    CHECK(a.session().poll() == SessionState::connecting);
+    CHECK(a.session().last_error() == errc::unknown_client);
     CHECK(resync_test::image_of(a.store) == before);
 
-    a.link.hold_real_traffic = false;
+    a.link().hold_real_traffic = false;
     REQUIRE(a.sync() == SessionState::syncing);
-    CHECK(a.session.idle());
+    CHECK(a.session().idle());
     CHECK(a.store.sync_state().client_ident == s.client_ident);
-    CHECK(a.session.resets_completed() == 0);
+    CHECK(a.session().resets_completed() == 0);
     CHECK(a.store.state() == server.state());
     CHECK(server.state().get("items", "pending", "v") == str("unsynced"));
 }
 
 namespace {
 
-/// A client with synced data and one unsynced change, whose next request the server answers
-/// with a demand for a reset.
+/// A client on a store `S` with synced data and one unsynced change, whose next request the
+/// server answers with a demand for a reset.
+template <class S>
 struct Damaged {
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    resync_test::Replica<resync::DiscardUnsynced, resync_test::ForgingTransport> a;
+    Forged<S> a;
     resync_test::StoreImage before;
     std::vector<resync::Progress> progress;
 
@@ -238,9 +230,9 @@ struct Damaged {
 
 } // namespace
 
-TEST_CASE("a corrupted fresh copy is fetched again and the reset completes equal to the server",
-          "[scenario][bad-input][fresh-copy]") {
-    Damaged d;
+TEMPLATE_LIST_TEST_CASE("a corrupted fresh copy is fetched again and the reset completes equal to the server",
+                        "[scenario][bad-input][fresh-copy]", resync_test::ScenarioStores) {
+    Damaged<TestType> d;
     d.server.damage_next_fresh_copy(resync::testing::Server<resync::doc::Model>::FreshCopyFault::corrupt);
     REQUIRE(d.a.sync() == SessionState::syncing);
 
@@ -258,9 +250,10 @@ TEST_CASE("a corrupted fresh copy is fetched again and the reset completes equal
     CHECK(d.a.session().last_report()->fresh_copy_bytes == d.progress.back().total);
 }
 
-TEST_CASE("a truncated fresh copy is resumed where it stopped and the reset completes equal to the server",
-          "[scenario][bad-input][fresh-copy]") {
-    Damaged d;
+TEMPLATE_LIST_TEST_CASE("a truncated fresh copy is resumed where it stopped and the reset completes equal to the "
+                        "server",
+                        "[scenario][bad-input][fresh-copy]", resync_test::ScenarioStores) {
+    Damaged<TestType> d;
     d.server.damage_next_fresh_copy(resync::testing::Server<resync::doc::Model>::FreshCopyFault::truncate);
     REQUIRE(d.a.sync() == SessionState::syncing);
 
@@ -278,15 +271,15 @@ TEST_CASE("a truncated fresh copy is resumed where it stopped and the reset comp
     CHECK(d.progress.back().done == d.progress.back().total);
 }
 
-TEST_CASE("a server that damages every fresh copy gets the reset abandoned in the fetch phase with the local data and "
-          "unsynced changes untouched, retried, then manual",
-          "[scenario][bad-input][fresh-copy]") {
+TEMPLATE_LIST_TEST_CASE("a server that damages every fresh copy gets the reset abandoned in the fetch phase with "
+                        "the local data and unsynced changes untouched, retried, then manual",
+                        "[scenario][bad-input][fresh-copy]", resync_test::ScenarioStores) {
     using Fault = resync::testing::Server<resync::doc::Model>::FreshCopyFault;
     const Fault fault = GENERATE(Fault::corrupt, Fault::truncate);
     const errc expected = fault == Fault::corrupt ? errc::fresh_copy_corrupt : errc::fresh_copy_truncated;
     INFO((fault == Fault::corrupt ? "every copy corrupt" : "every copy truncated"));
 
-    Damaged d;
+    Damaged<TestType> d;
     const auto copies_before = d.server.fresh_copies_started();
     int polls = 0;
     while (polls < 2000 && !(d.a.session().last_report() &&

@@ -5,6 +5,7 @@
 // holds: each offline operation ends on the server exactly once, or is still unsynced, or is in
 // the store's quarantine or a backup file. A crash is never taken for the same cause again: the
 // interrupted attempt resumes from its checkpoint.
+// Run on every store (MemoryStore, SqliteStore); the restart opens the store again.
 
 #include <support/keeping.hpp>
 #include <support/scenarios.hpp>
@@ -38,7 +39,6 @@ namespace doc = resync::doc;
 using resync::SessionState;
 using Server = resync::testing::Server<doc::Model>;
 using Link = resync::testing::LoopbackTransport<doc::Model>;
-using Guarded = resync::testing::CrashingStore<resync::MemoryStore>;
 using GuardedLink = resync::testing::CrashingTransport<Link>;
 
 enum class Cause { restore, reenable, schema };
@@ -52,13 +52,15 @@ const char* name(Cause c) {
     return "?";
 }
 
-/// One client and its server, brought to the moment the client comes back online with offline
-/// work after `cause`: a counter add, a list insert, a field set and a create, in two changesets;
-/// for a restore also an add the server acknowledged and then lost.
+/// One client on a store `S` and its server, brought to the moment the client comes back online
+/// with offline work after `cause`: a counter add, a list insert, a field set and a create, in
+/// two changesets; for a restore also an add the server acknowledged and then lost.
+template <class S>
 struct World {
     resync_test::ScratchDir dir;
     Server server;
-    resync::MemoryStore store{1};
+    resync_test::StoreBox<S> box{1};
+    S& store = box.store;
     Link link{server, 5};
     resync::SessionOptions options = resync_test::options_in(dir);
     std::vector<doc::Operation> offline;   ///< the keeping rule's subjects
@@ -67,7 +69,7 @@ struct World {
     template <class P>
     World(Cause cause, const P& policy) {
         {
-            resync::SyncSession<resync::MemoryStore, Link, P> s(store, link, policy, options);
+            resync::SyncSession<S, Link, P> s(store, link, policy, options);
             REQUIRE(store.write([](doc::Writer& w) {
                 for (const char* k : {"c1", "c2"}) w.create("items", k).set("items", k, "n", std::int64_t{0});
                 w.create("lists", "l");
@@ -115,21 +117,23 @@ void drive(Session& session, F&& done, int polls = 20000) {
 
 /// Runs a reset of `w` that crashes as `plan` says, then restarts and runs to the end. Returns
 /// the durable steps the crashed run took.
-template <class P>
-std::size_t crash_and_restart(World& w, const P& policy, resync::testing::FaultPlan& plan, std::string& story) {
+template <class S, class P>
+std::size_t crash_and_restart(World<S>& w, const P& policy, resync::testing::FaultPlan& plan, std::string& story) {
     {
-        Guarded store(w.store, plan);
+        resync::testing::CrashingStore<S> store(w.store, plan);
         GuardedLink link(w.link, plan);
         auto options = w.options;
         options.file_hook = plan.file_hook();
-        resync::SyncSession<Guarded, GuardedLink, P> session(store, link, policy, options);
+        resync::SyncSession<resync::testing::CrashingStore<S>, GuardedLink, P> session(store, link, policy, options);
         drive(session, [&] { return plan.crashed() || session.idle(); });
         if (session.last_report()) story += resync::to_string(*session.last_report());
     }
-    // The restart: a new session over what reached storage (and a new connection).
+    // The restart: a new session over what reached storage (the store opened again, and a new
+    // connection).
+    resync_test::reopen(w.box);
     w.link.go_offline();
     w.link.go_online();
-    resync::SyncSession<resync::MemoryStore, Link, P> session(w.store, w.link, policy, w.options);
+    resync::SyncSession<S, Link, P> session(w.store, w.link, policy, w.options);
     drive(session, [&] { return session.idle(); });
     if (session.last_report()) story += "after the restart: " + resync::to_string(*session.last_report());
     CHECK(session.idle());
@@ -138,18 +142,22 @@ std::size_t crash_and_restart(World& w, const P& policy, resync::testing::FaultP
 
 } // namespace
 
-TEMPLATE_TEST_CASE("a process that ends before or after any durable step of a reset loses no offline operation and "
-                   "applies none twice: the restart resumes the interrupted attempt",
-                   "[scenario][keeping][crash][slow]", resync::Manual, resync::DiscardUnsynced, resync::doc::Recover,
-                   resync::doc::RecoverOrDiscard, resync::doc::RecoverAll) {
+using Cases1 = resync_test::OnEveryStore<resync::Manual, resync::DiscardUnsynced, resync::doc::Recover,
+                                         resync::doc::RecoverOrDiscard, resync::doc::RecoverAll>;
+
+TEMPLATE_LIST_TEST_CASE("a process that ends before or after any durable step of a reset loses no offline operation "
+                        "and applies none twice: the restart resumes the interrupted attempt",
+                        "[scenario][keeping][crash][slow]", Cases1) {
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
     const Cause cause = GENERATE(Cause::restore, Cause::reenable, Cause::schema);
     INFO(name(cause));
-    const TestType policy{};
+    const P policy{};
 
     // A clean run first, to learn how many durable steps the reset takes.
     std::size_t clean_steps = 0;
     {
-        World w(cause, policy);
+        World<S> w(cause, policy);
         resync::testing::FaultPlan plan;
         std::string story;
         clean_steps = crash_and_restart(w, policy, plan, story);
@@ -162,7 +170,7 @@ TEMPLATE_TEST_CASE("a process that ends before or after any durable step of a re
     std::size_t runs = 0;
     for (std::size_t k = 1; k <= clean_steps + 1; ++k) {
         for (const bool after : {false, true}) {
-            World w(cause, policy);
+            World<S> w(cause, policy);
             resync::testing::FaultPlan plan;
             if (after) plan.crash_after(k);
             else plan.crash_before(k);

@@ -2,8 +2,9 @@
 // server restore. The after-reset callback must see exactly the state the client held (its
 // unsynced change included), the store must end equal to the server, and the report must count
 // exactly the objects that differ - whether the store hands the before-state back by moves and
-// decodes the fresh copy in pieces (MemoryStore) or has neither capability (the session then
-// copies the state first and joins the pieces), and when the first fresh copy arrives damaged.
+// decodes the fresh copy in pieces (MemoryStore), has neither capability (the session then
+// copies the state first and joins the pieces), or stages the copy and diffs it in its own
+// database (SqliteStore), and when the first fresh copy arrives damaged.
 
 #include <resync/backup/snapshot.hpp>
 #include <resync/concepts/store.hpp>
@@ -22,6 +23,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -44,21 +46,30 @@ using PlainStore = resync_test::RequiredMembersDiffStore;
 static_assert(resync::store_requirements::commits_reset_diff_keeping_before<MemoryStore>);
 static_assert(resync::model_requirements::decodes_in_slices<resync::doc::Model>);
 
-MemoryStore& memory(MemoryStore& s) { return s; }
-MemoryStore& memory(PlainStore& s) { return s.inner; }
+/// The store the application writes to and reads (a PlainStore forwards to a MemoryStore).
+template <class S>
+S& local(S& s) { return s; }
+MemoryStore& local(PlainStore& s) { return s.inner; }
 
 using Policy = resync::Strategy<resync::discard::Diff, resync::backup::Snapshot>;
 
+#if RESYNC_TEST_SQLITE
+using Stores = std::tuple<MemoryStore, PlainStore, resync::SqliteStore>;
+#else
+using Stores = std::tuple<MemoryStore, PlainStore>;
+#endif
+
 } // namespace
 
-TEMPLATE_TEST_CASE("a Diff reset with a Snapshot backup hands the callback exactly the state it replaced",
-                   "[scenario][discard][diff][pieces]", MemoryStore, PlainStore) {
+TEMPLATE_LIST_TEST_CASE("a Diff reset with a Snapshot backup hands the callback exactly the state it replaced",
+                        "[scenario][discard][diff][pieces]", Stores) {
     using Fault = resync::testing::Server<resync::doc::Model>::FreshCopyFault;
     const Fault fault = GENERATE(Fault::none, Fault::corrupt, Fault::truncate);
     CAPTURE(static_cast<int>(fault));
 
     resync::testing::Server<resync::doc::Model> server;
-    TestType store;
+    resync_test::StoreBox<TestType> box(1);
+    TestType& store = box.store;
     resync::testing::LoopbackTransport<resync::doc::Model> link(server);
     resync_test::ScratchDir dir;
     // A store without a quarantine keeps the discarded change in a backup file there.
@@ -66,7 +77,7 @@ TEMPLATE_TEST_CASE("a Diff reset with a Snapshot backup hands the callback exact
     options.fresh_chunk_bytes = 16; // many pieces, cut everywhere
     resync::SyncSession<TestType, resync::testing::LoopbackTransport<resync::doc::Model>, Policy> session(store, link, Policy{}, options);
     auto put = [&](const char* key, doc::Value v) {
-        REQUIRE(memory(store).write([&](doc::Writer& w) { w.create("items", key).set("items", key, "n", v); }));
+        REQUIRE(local(store).write([&](doc::Writer& w) { w.create("items", key).set("items", key, "n", v); }));
     };
 
     put("same", doc::Value{std::int64_t{1}});
@@ -76,10 +87,10 @@ TEMPLATE_TEST_CASE("a Diff reset with a Snapshot backup hands the callback exact
     put("changed", doc::Value{std::int64_t{2}});
     put("lost", doc::Value{std::int64_t{3}});
     session.run_until_idle(20000);
-    REQUIRE(memory(store).unsynced().empty());
+    REQUIRE(local(store).unsynced().empty());
     server.restore(backup);
     put("local", doc::Value{std::string("unsynced")});
-    const doc::State held = memory(store).state();
+    const doc::State held = local(store).state();
 
     std::optional<doc::State> seen;
     std::optional<resync::DiffStats> diff;
@@ -94,7 +105,7 @@ TEMPLATE_TEST_CASE("a Diff reset with a Snapshot backup hands the callback exact
     REQUIRE(session.resets_completed() == 1);
     REQUIRE(seen.has_value());
     CHECK(*seen == held);
-    CHECK(memory(store).state() == server.state());
+    CHECK(local(store).state() == server.state());
     REQUIRE(diff.has_value());
     CHECK(*diff == resync::DiffStats{0, 1, 2, 1}); // changed updated; lost, local erased; same kept
 }

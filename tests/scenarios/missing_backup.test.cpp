@@ -2,6 +2,7 @@
 // refuses, with a typed error, and touches nothing; a new backup (renew_backup) lets it run. And
 // where backups go: never a temporary directory by default - with none named, a reset that must
 // keep operations in a file stops with errc::no_backup_directory, nothing discarded.
+// Run on every store (MemoryStore, SqliteStore: its backups are databases of its own).
 
 #include <support/client.hpp>
 #include <support/keeping.hpp>
@@ -34,11 +35,13 @@ using resync::errc;
 using resync::SessionState;
 using Server = resync::testing::Server<doc::Model>;
 
-/// A client waiting for the user, with one unsynced change, after the server re-enabled sync.
+/// A client on a store `S` waiting for the user, with one unsynced change, after the server
+/// re-enabled sync.
+template <class S>
 struct Waiting {
     resync_test::ScratchDir dir;
     Server server;
-    resync_test::Replica<resync::Manual> a{server, resync::Manual{}, resync_test::options_in(dir)};
+    resync_test::Replica<resync::Manual, resync_test::Loopback, S> a{server, resync::Manual{}, resync_test::options_in(dir)};
     std::string backup_path;
     std::vector<doc::Operation> offline;
 
@@ -58,12 +61,13 @@ struct Waiting {
 
 } // namespace
 
-TEST_CASE("a manual reset whose backup file was deleted refuses to run after a restart, touching nothing, until a "
-          "new backup is written",
-          "[scenario][manual][backup][bad-input]") {
-    Waiting w;
+TEMPLATE_LIST_TEST_CASE("a manual reset whose backup file was deleted refuses to run after a restart, touching "
+                        "nothing, until a new backup is written",
+                        "[scenario][manual][backup][bad-input]", resync_test::ScenarioStores) {
+    using S = TestType;
+    Waiting<S> w;
     std::filesystem::remove(w.backup_path);
-    w.a.restart();
+    resync_test::restart_reopened(w.a);
     REQUIRE(w.a.sync() == SessionState::awaiting_user);
     const auto image = resync_test::image_of(w.a.store);
     CHECK(w.a.session().execute_reset() == errc::backup_missing);
@@ -76,7 +80,7 @@ TEST_CASE("a manual reset whose backup file was deleted refuses to run after a r
     REQUIRE_FALSE(w.a.session().renew_backup());
     REQUIRE(renewed.size() == 1);
     CHECK(renewed.front().backup_path != w.backup_path);
-    auto file = resync::restore_backup(renewed.front().backup_path);
+    auto file = resync_test::read_backup<S>(renewed.front().backup_path);
     REQUIRE(file);
     CHECK(resync_test::operations_of(file->unsynced) == w.offline);
     REQUIRE_FALSE(w.a.session().execute_reset());
@@ -86,10 +90,11 @@ TEST_CASE("a manual reset whose backup file was deleted refuses to run after a r
     for (const auto& v : violations) FAIL_CHECK(v);
 }
 
-TEST_CASE("a manual reset whose backup file was damaged or cut short refuses to run with the file's error",
-          "[scenario][manual][backup][bad-input]") {
+TEMPLATE_LIST_TEST_CASE("a manual reset whose backup file was damaged or cut short refuses to run with the file's "
+                        "error",
+                        "[scenario][manual][backup][bad-input]", resync_test::ScenarioStores) {
     const bool cut = GENERATE(false, true);
-    Waiting w;
+    Waiting<TestType> w;
     std::string bytes;
     {
         std::ifstream in(w.backup_path, std::ios::binary);
@@ -108,14 +113,15 @@ TEST_CASE("a manual reset whose backup file was damaged or cut short refuses to 
     CHECK(w.a.store.state() == w.server.state());
 }
 
-TEST_CASE("with no backup directory named anywhere, a manual reset stops with no_backup_directory and discards "
-          "nothing; a directory named later lets it run",
-          "[scenario][manual][backup]") {
+TEMPLATE_LIST_TEST_CASE("with no backup directory named anywhere, a manual reset stops with no_backup_directory and "
+                        "discards nothing; a directory named later lets it run",
+                        "[scenario][manual][backup]", resync_test::ScenarioStores) {
+    using S = TestType;
     resync_test::ScratchDir dir;
     Server server;
     auto options = resync_test::options_in(dir);
     options.backup_directory.clear(); // nothing named: no temporary-directory default
-    resync_test::Replica<resync::Manual> a(server, resync::Manual{}, options);
+    resync_test::Replica<resync::Manual, resync_test::Loopback, S> a(server, resync::Manual{}, options);
     a.put("items", "one", "n", resync_test::num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     a.link().go_offline();
@@ -126,18 +132,18 @@ TEST_CASE("with no backup directory named anywhere, a manual reset stops with no
     CHECK(a.sync() == SessionState::stopped);
     CHECK(a.session().last_error() == errc::no_backup_directory);
     CHECK(resync_test::image_of(a.store, false) == image);
-    CHECK(resync_test::backups_under(dir.path()).empty());
+    CHECK(resync_test::backups_under<S>(dir.path()).empty());
     // The application names one and restarts: the attempt resumes.
     a.options.backup_directory = (dir.path() / "named").string();
-    a.restart();
+    resync_test::restart_reopened(a);
     REQUIRE(a.sync() == SessionState::awaiting_user);
-    REQUIRE(resync_test::backups_under(dir.path() / "named").size() == 1);
-    CHECK(resync_test::backups_under(dir.path() / "named").front().unsynced == image.unsynced);
+    REQUIRE(resync_test::backups_under<S>(dir.path() / "named").size() == 1);
+    CHECK(resync_test::backups_under<S>(dir.path() / "named").front().unsynced == image.unsynced);
 }
 
-TEST_CASE("a backup directory that is a symbolic link or open to others is refused: the reset stops with "
-          "backup_directory_unsafe and nothing is written there",
-          "[scenario][backup][security]") {
+TEMPLATE_LIST_TEST_CASE("a backup directory that is a symbolic link or open to others is refused: the reset stops "
+                        "with backup_directory_unsafe and nothing is written there",
+                        "[scenario][backup][security]", resync_test::ScenarioStores) {
     const bool symlink = GENERATE(false, true);
     resync_test::ScratchDir dir;
     const auto real = dir.path() / "real";
@@ -154,7 +160,7 @@ TEST_CASE("a backup directory that is a symbolic link or open to others is refus
     Server server;
     auto options = resync_test::options_in(dir);
     options.backup_directory = target.string();
-    resync_test::Replica<resync::Manual> a(server, resync::Manual{}, options);
+    resync_test::Replica<resync::Manual, resync_test::Loopback, TestType> a(server, resync::Manual{}, options);
     a.put("items", "one", "n", resync_test::num(1));
     REQUIRE(a.sync() == SessionState::syncing);
     a.link().go_offline();

@@ -4,6 +4,7 @@
 // trigger a reset, and in the end every replica converges to the server's state, the server's
 // state is what its own history says, and every local change was integrated exactly once.
 // Fixed seeds throughout.
+// The random steps run on every store (MemoryStore, SqliteStore).
 
 #include <support/client.hpp>
 #include <support/required_members_store.hpp>
@@ -83,16 +84,18 @@ resync::testing::LinkFaults background_faults() {
 
 } // namespace
 
-TEST_CASE("thousands of random sync steps with disconnects, dropped, duplicated and delayed messages and lost "
-          "acknowledgements trigger no reset, and every replica converges to a self-consistent server",
-          "[scenario][no-false-positives][property]") {
+TEMPLATE_LIST_TEST_CASE("thousands of random sync steps with disconnects, dropped, duplicated and delayed messages "
+                        "and lost acknowledgements trigger no reset, and every replica converges to a "
+                        "self-consistent server",
+                        "[scenario][no-false-positives][property]", resync_test::ScenarioStores) {
+    using S = TestType;
+    using Client = Replica<resync::DiscardUnsynced, resync_test::Loopback, S>;
     constexpr int steps = 20000;
     resync_test::ScratchDir dir; // only an (erroneous) escalation to manual would write here
     resync::testing::Server<resync::doc::Model> server(resync::testing::ServerOptions{20240611, 256, 64 * 1024});
-    std::vector<std::unique_ptr<Replica<resync::DiscardUnsynced>>> clients;
+    std::vector<std::unique_ptr<Client>> clients;
     for (std::uint64_t seed : {101u, 202u, 303u}) {
-        clients.push_back(std::make_unique<Replica<resync::DiscardUnsynced>>(server, resync::DiscardUnsynced{},
-                                                                               resync_test::options_in(dir), seed));
+        clients.push_back(std::make_unique<Client>(server, resync::DiscardUnsynced{}, resync_test::options_in(dir), seed));
         clients.back()->link().faults() = background_faults();
     }
     std::size_t resets_begun = 0;
@@ -195,6 +198,8 @@ TEST_CASE("thousands of random sync steps with disconnects, dropped, duplicated 
     CHECK(resync_test::file_count(dir) == 0);
 }
 
+// About a store that lacks an optional capability (has_unsynced()), so it runs on that test
+// double only: MemoryStore and SqliteStore both have the capability.
 TEST_CASE("a store without has_unsynced() uploads, goes idle and finishes a reset the same way",
           "[scenario][store]") {
     resync::testing::Server<resync::doc::Model> server;

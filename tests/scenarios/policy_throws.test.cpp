@@ -2,6 +2,7 @@
 // local data and the unsynced changes unchanged, the report names the phase that failed and the
 // error says what failed - and the next attempt for the same cause escalates (discard ->
 // manual) instead of looping.
+// Run on every store (MemoryStore, SqliteStore).
 
 #include <support/client.hpp>
 #include <support/scenarios.hpp>
@@ -42,12 +43,18 @@ struct ThrowingBackup {
     }
 };
 
-/// A discard model whose commit throws before touching the store.
+/// A discard model whose commit throws before touching the store: the commit from a state in
+/// memory (MemoryStore) and the one from the store's own staging (SqliteStore) alike.
 struct ThrowingDiscard {
     using resync_role = resync::role::discard;
 
     template <class S>
     resync::Result<resync::DiscardOutcome<resync::snapshot_of<S>>> commit(S&, resync::reset_commit_of<S>&&) const {
+        throw std::runtime_error("the commit was interrupted");
+    }
+    template <class S>
+    resync::Result<resync::DiscardOutcome<resync::snapshot_of<S>>>
+    commit_staged(S&, resync::StagedResetCommit<resync::operation_of<S>>&&) const {
         throw std::runtime_error("the commit was interrupted");
     }
 };
@@ -71,13 +78,13 @@ struct Expect<DiscardThrows> {
     static constexpr const char* words = "the commit was interrupted";
 };
 
-/// A synced client with one unsynced change whose next request the server answers with a
-/// demand for a reset.
-template <class P>
+/// A synced client on a store `S` with one unsynced change whose next request the server
+/// answers with a demand for a reset.
+template <class S, class P>
 struct World {
     resync_test::ScratchDir dir;
     resync::testing::Server<resync::doc::Model> server;
-    Replica<P> a;
+    Replica<P, resync_test::Loopback, S> a;
     resync_test::StoreImage before;
     std::vector<resync::ResetRequest> requests;
     std::vector<std::error_code> errors;
@@ -110,20 +117,24 @@ struct World {
 };
 
 /// Polls `n` times and checks the session sits still, waiting for the user.
-template <class P>
-void stays_waiting(World<P>& w, int n) {
+template <class S, class P>
+void stays_waiting(World<S, P>& w, int n) {
     for (int i = 0; i < n; ++i) REQUIRE(w.a.session().poll() == SessionState::awaiting_user);
 }
 
+using Cases1 = resync_test::OnEveryStore<BackupThrows, DiscardThrows>;
+
 } // namespace
 
-TEMPLATE_TEST_CASE("a backup or discard policy that throws inside a reset gets the reset abandoned with the local data "
+TEMPLATE_LIST_TEST_CASE("a backup or discard policy that throws inside a reset gets the reset abandoned with the local data "
                    "unchanged and the failed phase named, retried after a backoff, then manual instead of looping",
-                   "[scenario][policy-throws]", BackupThrows, DiscardThrows) {
+                   "[scenario][policy-throws]", Cases1) {
     // A failed try is not a completed attempt: it is retried as it was (attempt 1), after a
     // backoff, and after SessionOptions::max_abandoned_tries tries the application decides.
-    using E = Expect<TestType>;
-    World<TestType> w;
+    using P = typename TestType::policy;
+    using S = typename TestType::store;
+    using E = Expect<P>;
+    World<S, P> w;
     w.poll_until_abandoned();
 
     REQUIRE(w.a.session().last_report().has_value());
@@ -157,7 +168,7 @@ TEMPLATE_TEST_CASE("a backup or discard policy that throws inside a reset gets t
     CHECK(w.a.session().last_report()->mode_used == resync::ResetMode::manual);
     CHECK(w.a.session().last_report()->outcome == resync::ResetOutcome::awaiting_user);
     // The manual backup does not go through the failing backup policy: it is a file of its own.
-    auto contents = resync::restore_backup(w.requests.front().backup_path);
+    auto contents = resync_test::read_backup<S>(w.requests.front().backup_path);
     REQUIRE(contents);
     CHECK(contents->state == w.before.state);
     CHECK(contents->unsynced == w.before.unsynced);
@@ -170,10 +181,10 @@ TEMPLATE_TEST_CASE("a backup or discard policy that throws inside a reset gets t
     CHECK(resync_test::image_of(w.a.store, false) == w.before);
 }
 
-TEST_CASE("a before-reset callback that throws gets the reset abandoned in the notify phase with the local data "
-          "unchanged, retried after a backoff, then manual",
-          "[scenario][policy-throws][callbacks]") {
-    World<resync::DiscardUnsynced> w;
+TEMPLATE_LIST_TEST_CASE("a before-reset callback that throws gets the reset abandoned in the notify phase with the "
+                        "local data unchanged, retried after a backoff, then manual",
+                        "[scenario][policy-throws][callbacks]", resync_test::ScenarioStores) {
+    World<TestType, resync::DiscardUnsynced> w;
     int before_calls = 0, after_calls = 0;
     w.a.session().on_before_reset([&](const auto&, const auto&) {
         ++before_calls;
@@ -205,8 +216,9 @@ TEST_CASE("a before-reset callback that throws gets the reset abandoned in the n
     CHECK(resync_test::image_of(w.a.store, false) == w.before);
 }
 
-TEST_CASE("an after-reset callback that throws does not undo a committed reset", "[scenario][policy-throws][callbacks]") {
-    World<resync::DiscardUnsynced> w;
+TEMPLATE_LIST_TEST_CASE("an after-reset callback that throws does not undo a committed reset",
+                        "[scenario][policy-throws][callbacks]", resync_test::ScenarioStores) {
+    World<TestType, resync::DiscardUnsynced> w;
     int after_calls = 0;
     w.a.session().on_after_reset([&](const auto*, const auto&, const auto&) {
         ++after_calls;

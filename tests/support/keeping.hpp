@@ -8,15 +8,13 @@
 // their marks (distinct values, deltas, keys), so a count is a count of that operation.
 
 #include <resync/backup/file_format.hpp>
+#include <resync/concepts/policies.hpp>
 #include <resync/doc/codec.hpp>
 #include <resync/doc/model.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/history.hpp>
 #include <resync/memory_store.hpp>
 #include <resync/testing/server.hpp>
-#if RESYNC_TEST_SQLITE
-#include <resync/sqlite/store.hpp>
-#endif
 
 #include <cstddef>
 #include <filesystem>
@@ -49,30 +47,41 @@ struct Whereabouts {
     bool in_backup = false;    ///< in a backup file under the scratch folder
 };
 
-/// Every backup file under `dir`, read back: `.rsbk` files, and the databases a SqliteStore
-/// backs itself up to (`.rsdb`).
-inline std::vector<resync::BackupContents<resync::doc::Model>> backups_under(const std::filesystem::path& dir) {
+/// Whether `path` names a backup file a `Store` writes: `backup::File`'s `.rsbk` for any store,
+/// and a store's own (a SqliteStore's `.rsdb` database) for one that backs itself up.
+template <class Store>
+bool is_backup_file(const std::filesystem::path& path) {
+    if (path.extension() == ".rsbk") return true;
+    if constexpr (resync::store_requirements::backs_itself_up<Store>) return path.extension() == Store::backup_extension;
+    else return false;
+}
+
+/// Reads back a backup file a `Store` wrote (see `is_backup_file`) with the reader of its format.
+template <class Store>
+resync::Result<resync::BackupContents<resync::doc::Model>> read_any_backup(const std::filesystem::path& path) {
+    if constexpr (resync::store_requirements::backs_itself_up<Store>)
+        if (path.extension() == Store::backup_extension) return Store::restore_backup(path.string());
+    return resync::restore_backup(path.string());
+}
+
+/// Every backup file a `Store` wrote under `dir`, read back (damaged ones left out).
+template <class Store = resync::MemoryStore>
+std::vector<resync::BackupContents<resync::doc::Model>> backups_under(const std::filesystem::path& dir) {
     std::vector<resync::BackupContents<resync::doc::Model>> out;
     std::error_code ec;
     if (!std::filesystem::exists(dir, ec)) return out;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
-        if (!e.is_regular_file()) continue;
-        if (e.path().extension() == ".rsbk")
-            if (auto b = resync::restore_backup(e.path().string())) out.push_back(std::move(*b));
-#if RESYNC_TEST_SQLITE
-        if (e.path().extension() == resync::SqliteStore::backup_extension)
-            if (auto b = resync::SqliteStore::restore_backup(e.path().string())) out.push_back(std::move(*b));
-#endif
-    }
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+        if (e.is_regular_file() && is_backup_file<Store>(e.path()))
+            if (auto b = read_any_backup<Store>(e.path())) out.push_back(std::move(*b));
     return out;
 }
 
-/// Finds each of `ops` in the client changesets of `server`'s history, in `store` (any store
-/// with a quarantine: unsynced, quarantine) and in the backups under `dir`.
-template <class Store = resync::MemoryStore>
+/// Finds each of `ops` in the client changesets of `server`'s history, in `store` (unsynced,
+/// quarantine) and in the backups under `dir`. Any store of the document model.
+template <class Store>
 std::map<std::string, Whereabouts> locate(const std::vector<resync::doc::Operation>& ops,
-                                          const resync::testing::Server<resync::doc::Model>& server,
-                                          const Store& store, const std::filesystem::path& dir) {
+                                          const resync::testing::Server<resync::doc::Model>& server, const Store& store,
+                                          const std::filesystem::path& dir) {
     std::map<std::string, Whereabouts> where;
     for (const auto& op : ops) where[mark_of(op)];
     auto seen = [&](const resync::doc::Operation& op) -> Whereabouts* {
@@ -89,18 +98,19 @@ std::map<std::string, Whereabouts> locate(const std::vector<resync::doc::Operati
             if (auto* w = seen(op)) w->unsynced = true;
     for (const auto& q : store.quarantined())
         if (auto* w = seen(q.operation)) w->quarantined = true;
-    for (const auto& b : backups_under(dir))
+    for (const auto& b : backups_under<Store>(dir))
         for (const auto& cs : b.unsynced)
             for (const auto& op : cs.ops)
                 if (auto* w = seen(op)) w->in_backup = true;
     return where;
 }
 
-/// The keeping rule's violations for `ops`, in words (empty when it holds).
-template <class Store = resync::MemoryStore>
+/// The keeping rule's violations for `ops`, in words (empty when it holds). Any store of the
+/// document model.
+template <class Store>
 std::vector<std::string> keeping_violations(const std::vector<resync::doc::Operation>& ops,
-                                            const resync::testing::Server<resync::doc::Model>& server,
-                                            const Store& store, const std::filesystem::path& dir) {
+                                            const resync::testing::Server<resync::doc::Model>& server, const Store& store,
+                                            const std::filesystem::path& dir) {
     std::vector<std::string> out;
     const auto where = locate(ops, server, store, dir);
     for (const auto& op : ops) {

@@ -7,6 +7,7 @@
 #include <resync/doc.hpp>
 #include <resync/backup/file.hpp>
 #include <resync/memory_store.hpp>
+#include <resync/quarantine.hpp>
 #include <resync/strategy/discard_unsynced.hpp>
 #include <resync/strategy/manual.hpp>
 #include <resync/sync_session.hpp>
@@ -17,9 +18,8 @@
 
 #if RESYNC_TEST_SQLITE
 #include <resync/sqlite/store.hpp>
-#include <catch2/catch.hpp>
 #endif
-#include <resync/quarantine.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -361,5 +361,43 @@ std::vector<resync::QuarantinedOperation<resync::doc::Operation>> take_quarantin
         return std::move(*taken);
     }
 }
+
+// ================================================================================= scen1 block
+// Added for issue 12 (the scenario suite on both stores, part 1): a box for the test-double
+// stores and a restart that reopens the store from its storage.
+
+/// A test-double store made by its constructor from a replica id (RequiredMembersStore and the
+/// like, which forward to a MemoryStore); replica id 0 means its default.
+template <class S>
+    requires std::is_constructible_v<S, std::uint64_t> && std::is_default_constructible_v<S>
+struct StoreBox<S> {
+    S store;
+    explicit StoreBox(std::uint64_t replica_id = 0) : store(replica_id ? S(replica_id) : S()) {}
+};
+
+/// The process ends and starts again: the store is opened anew from what reached its storage.
+/// A MemoryStore (or a test double) is its own storage, so nothing changes; a SqliteStore's file
+/// is opened again, so nothing its old object held in memory (a half-decoded staged copy,
+/// cached counters, the sync state) survives into the restart.
+template <class S>
+void reopen(StoreBox<S>&) {}
+#if RESYNC_TEST_SQLITE
+inline void reopen(StoreBox<resync::SqliteStore>& box) {
+    auto again = resync::SqliteStore::open(box.store.path());
+    REQUIRE(again);
+    box.store = std::move(*again);
+}
+#endif
+
+/// An application restart (`Replica::restart`) that also reopens the store (`reopen`).
+template <class Policy, class Link, class Store>
+void restart_reopened(Replica<Policy, Link, Store>& r) {
+    r.session_.reset();
+    r.link_.reset();
+    reopen(r.box);
+    r.restart();
+}
+
+// ============================================================================ end of scen1 block
 
 } // namespace resync_test

@@ -113,10 +113,18 @@ inline Applied apply(State& state, const Operation& op, std::vector<Operation>* 
         State& state;
         std::vector<Operation>* undo;
 
+        // With an undo log, each operation records its undo before it changes the state: if
+        // recording fails (an allocation), the state is still as it was, and a change is never
+        // made without the undo that reverts it.
         Applied operator()(const CreateObject& o) const {
             auto& c = state.collections[o.collection];
-            auto [it, inserted] = c.try_emplace(o.key);
-            if (inserted && undo) undo->push_back(EraseObject{o.collection, o.key});
+            if (!undo) {
+                c.try_emplace(o.key);
+                return Applied::yes;
+            }
+            if (c.find(o.key) != c.end()) return Applied::yes;
+            undo->push_back(EraseObject{o.collection, o.key});
+            c.try_emplace(o.key);
             return Applied::yes;
         }
         Applied operator()(const EraseObject& o) const {
@@ -125,6 +133,8 @@ inline Applied apply(State& state, const Operation& op, std::vector<Operation>* 
             auto it = c->second.find(o.key);
             if (it == c->second.end()) return Applied::no_object;
             if (undo) {
+                // Room first, so that no field is moved into the log unless all of them fit.
+                undo->reserve(undo->size() + it->second.size() + 1);
                 // Reverted in reverse order: the create must come last in the vector.
                 for (auto& [field, value] : it->second)
                     undo->push_back(SetField{o.collection, o.key, field, std::move(value)});
@@ -154,14 +164,14 @@ inline Applied apply(State& state, const Operation& op, std::vector<Operation>* 
             auto it = obj->find(o.field);
             if (it == obj->end() || !std::holds_alternative<std::int64_t>(it->second))
                 return Applied::not_an_integer;
-            auto& v = std::get<std::int64_t>(it->second);
-            // Wrapping addition: defined behaviour, and additions commute on every replica.
-            v = static_cast<std::int64_t>(static_cast<std::uint64_t>(v) +
-                                          static_cast<std::uint64_t>(o.delta));
             if (undo)
                 undo->push_back(AddInteger{o.collection, o.key, o.field,
                                            static_cast<std::int64_t>(
                                                0 - static_cast<std::uint64_t>(o.delta))});
+            auto& v = std::get<std::int64_t>(it->second);
+            // Wrapping addition: defined behaviour, and additions commute on every replica.
+            v = static_cast<std::int64_t>(static_cast<std::uint64_t>(v) +
+                                          static_cast<std::uint64_t>(o.delta));
             return Applied::yes;
         }
 

@@ -11,16 +11,22 @@
 /// | `quarantine` | operations resets could not recover |
 /// | `staged_copy`, `staged_chunks` | a fresh copy being fetched: its header and size, and its bytes as they arrived |
 /// | `staged_collections`, `staged_objects` | the fresh copy decoded, in the live tables' shape |
-/// | `backup_info` (backup files only) | when and why a backup was taken |
+/// | `backup_info` (backup files only) | when and why a backup was taken, and a checksum of everything else the file holds (`content_crc`) |
 ///
 /// Identified by `PRAGMA application_id` ("RSYN") and versioned by `PRAGMA user_version`.
 
+#include <resync/detail/crc32.hpp>
 #include <resync/error.hpp>
 #include <resync/result.hpp>
 #include <resync/sqlite/database.hpp>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace resync::sqlite {
 
@@ -113,6 +119,83 @@ inline std::error_code quick_check(Database& db) {
     q.reset();
     if (ec) return ec;
     return ok ? std::error_code{} : make_error_code(errc::store_corrupt);
+}
+
+/// A CRC-32 of everything `db` holds except the table `except_table`: the schema's text, then
+/// every row of every other table, value by value (type and bytes), in the order a scan returns
+/// them. `PRAGMA quick_check` checks a file's structure, not its values: a backup file keeps this
+/// checksum, so a damaged value (a flipped bit in a row) is found before the backup is relied on.
+inline Result<std::uint32_t> content_crc(Database& db, std::string_view except_table) {
+    std::uint32_t crc = 0;
+    auto add_int = [&](std::int64_t v) {
+        unsigned char b[8];
+        for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(v) >> (8 * i));
+        crc = resync::detail::crc32(std::string_view(reinterpret_cast<const char*>(b), 8), crc);
+    };
+    auto add_bytes = [&](std::string_view bytes) {
+        add_int(static_cast<std::int64_t>(bytes.size()));
+        crc = resync::detail::crc32(bytes, crc);
+    };
+    std::vector<std::string> tables;
+    {
+        // Statements prepared here, not through the cache: table names are not literals.
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db.handle(), "SELECT type, name, sql FROM sqlite_schema ORDER BY name", -1, &raw,
+                               nullptr) != SQLITE_OK)
+            return error_from(sqlite3_errcode(db.handle()));
+        Statement q(raw);
+        while (q.step()) {
+            const std::string name(q.blob(1));
+            if (name == except_table) continue;
+            add_bytes(q.blob(0));
+            add_bytes(name);
+            add_bytes(q.blob(2));
+            if (q.blob(0) == "table") tables.push_back(name);
+        }
+        if (auto ec = q.take_error()) return ec;
+    }
+    for (const auto& table : tables) {
+        const std::string sql = "SELECT * FROM \"" + table + "\"";
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK)
+            return error_from(sqlite3_errcode(db.handle()));
+        Statement q(raw);
+        const int columns = sqlite3_column_count(raw);
+        while (q.step()) {
+            for (int c = 0; c < columns; ++c) {
+                const int type = sqlite3_column_type(raw, c);
+                add_int(type);
+                if (type == SQLITE_INTEGER) add_int(q.int64(c));
+                else if (type == SQLITE_FLOAT) {
+                    const double d = sqlite3_column_double(raw, c);
+                    std::int64_t bits = 0;
+                    std::memcpy(&bits, &d, sizeof bits);
+                    add_int(bits);
+                } else if (type != SQLITE_NULL) add_bytes(q.blob(c));
+            }
+        }
+        if (auto ec = q.take_error()) return ec;
+    }
+    return crc;
+}
+
+/// Whether the file at `path` is a SQLite database cut short: shorter than the 100-byte header
+/// (while what is there is a database header's start), or than the pages the header counts.
+inline bool cut_short(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return false;
+    unsigned char h[100];
+    const std::size_t got = std::fread(h, 1, sizeof h, f);
+    std::fseek(f, 0, SEEK_END);
+    const long size = std::ftell(f);
+    std::fclose(f);
+    static constexpr char magic[] = "SQLite format 3";
+    if (got < sizeof h) return std::memcmp(h, magic, got < sizeof magic ? got : sizeof magic) == 0;
+    std::uint32_t page_size = (std::uint32_t{h[16]} << 8) | h[17];
+    if (page_size == 1) page_size = 65536;
+    const std::uint32_t pages =
+        (std::uint32_t{h[28]} << 24) | (std::uint32_t{h[29]} << 16) | (std::uint32_t{h[30]} << 8) | h[31];
+    return size >= 0 && static_cast<std::uint64_t>(size) < std::uint64_t{page_size} * pages;
 }
 
 } // namespace resync::sqlite

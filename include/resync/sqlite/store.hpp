@@ -546,17 +546,13 @@ public:
             sqlite3_backup_finish(b);
             if (rc != SQLITE_DONE) return give_up(errc::backup_io);
             // What the backup is: when and why it was taken; the copy's sync state without the
-            // pending-reset record (restoring it must not resume this reset).
+            // pending-reset record (restoring it must not resume this reset); and, written last,
+            // a checksum of everything else, so a damaged value is found when it is read back.
             if (auto ec = out.exec("PRAGMA synchronous=FULL; PRAGMA journal_mode=DELETE;"
                                    "CREATE TABLE backup_info(id INTEGER PRIMARY KEY CHECK (id = 1), "
-                                   "created_at_ms INTEGER NOT NULL, trigger BLOB NOT NULL)"))
+                                   "created_at_ms INTEGER NOT NULL, trigger BLOB NOT NULL, "
+                                   "content_crc INTEGER NOT NULL)"))
                 return give_up(ec);
-            std::string trig;
-            ByteWriter w(trig);
-            detail::encode(w, trigger);
-            auto& i = out("INSERT INTO backup_info(id, created_at_ms, trigger) VALUES (1, ?, ?)");
-            i.bind(now_ms()).bind_blob(trig);
-            if (auto ec = i.run()) return give_up(ec);
             SyncState s = sync_;
             s.pending_reset.reset();
             std::string sync;
@@ -565,6 +561,15 @@ public:
             auto& u = out("UPDATE store SET sync = ?");
             u.bind_blob(sync);
             if (auto ec = u.run()) return give_up(ec);
+            std::string trig;
+            ByteWriter w(trig);
+            detail::encode(w, trigger);
+            const std::int64_t created = now_ms();
+            auto crc = backup_crc(out, created, trig);
+            if (!crc) return give_up(crc.error());
+            auto& i = out("INSERT INTO backup_info(id, created_at_ms, trigger, content_crc) VALUES (1, ?, ?, ?)");
+            i.bind(created).bind_blob(trig).bind(static_cast<std::int64_t>(*crc));
+            if (auto ec = i.run()) return give_up(ec);
             auto& c = out("SELECT max(client_version) FROM history WHERE server_version = 0");
             if (c.step() && !c.is_null(0)) covers = c.uint64(0);
             c.reset();
@@ -604,7 +609,8 @@ public:
     static constexpr std::string_view backup_extension = ".rsdb";
 
     /// Checks that `path` is a whole backup written by `back_up` (the session asks before a manual
-    /// reset relies on it): `backup_missing`, `backup_corrupt`, `backup_version_unsupported`.
+    /// reset relies on it): `backup_missing`, `backup_truncated` (cut short), `backup_corrupt`
+    /// (damaged: its structure, or any value, as its checksum says), `backup_version_unsupported`.
     static std::error_code verify_backup(const std::string& path) {
         auto b = open_backup(path);
         return b ? std::error_code{} : b.error();
@@ -986,9 +992,22 @@ private:
         next_version_ = next_version;
     }
 
+    // The checksum a backup file keeps: every table but backup_info, then when and why it was taken.
+    static Result<std::uint32_t> backup_crc(sqlite::Database& db, std::int64_t created_at_ms, std::string_view trigger) {
+        auto crc = sqlite::content_crc(db, "backup_info");
+        if (!crc) return crc.error();
+        std::string info;
+        ByteWriter w(info);
+        w.u64(static_cast<std::uint64_t>(created_at_ms));
+        w.str(trigger);
+        return detail::crc32(info, *crc);
+    }
+
     // Opens a backup file read-only and reads it whole.
     static Result<BackupContents<doc::Model>> open_backup(const std::string& path) {
         if (::access(path.c_str(), F_OK) != 0) return errc::backup_missing;
+        // SQLite reads a file cut short as a damaged one: tell the two apart first.
+        if (sqlite::cut_short(path)) return errc::backup_truncated;
         SqliteStore s;
         s.path_ = path;
         s.db_ = std::make_unique<sqlite::Database>();
@@ -999,17 +1018,21 @@ private:
         if (*kind != sqlite::FileKind::resync || sqlite::quick_check(*s.db_)) return errc::backup_corrupt;
         if (s.load()) return errc::backup_corrupt;
         BackupContents<doc::Model> b;
-        auto& q = (*s.db_)("SELECT created_at_ms, trigger FROM backup_info WHERE id = 1");
+        auto& q = (*s.db_)("SELECT created_at_ms, trigger, content_crc FROM backup_info WHERE id = 1");
         if (!q.step()) {
             q.reset();
             return errc::backup_corrupt;
         }
         b.created_at_ms = q.int64(0);
-        ByteReader r(q.blob(1));
-        b.trigger = detail::decode_trigger(r);
-        const bool bad = r.failed();
+        const std::string trig(q.blob(1));
+        const auto kept_crc = static_cast<std::uint32_t>(q.int64(2));
         q.reset();
-        if (bad) return errc::backup_corrupt;
+        // Every value as it was written (quick_check above saw only the structure).
+        auto crc = backup_crc(*s.db_, b.created_at_ms, trig);
+        if (!crc || *crc != kept_crc) return errc::backup_corrupt;
+        ByteReader r(trig);
+        b.trigger = detail::decode_trigger(r);
+        if (r.failed()) return errc::backup_corrupt;
         b.sync_state = s.sync_;
         b.state = s.export_snapshot();
         b.unsynced = s.unsynced();

@@ -17,6 +17,7 @@
 ///     // restart: a new session over `store` (and the same backup directory)
 
 #include <resync/concepts/capabilities.hpp>
+#include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
 #include <resync/concepts/transport.hpp>
 #include <resync/error.hpp>
@@ -217,6 +218,75 @@ public:
     {
         return step_result("store: commit_reset_diff_keeping_before",
                            [&] { return inner_->commit_reset_diff_keeping_before(std::move(c)); });
+    }
+
+    // ---- a store that stages fresh copies itself (cap::fresh_copy_staging): reads pass
+    // through, and each call that writes (one transaction of the store) is a durable step
+
+    std::optional<FreshCopyHeader> staged_copy() const
+        requires store_requirements::has_fresh_copy_staging<S>
+    {
+        return inner_->staged_copy();
+    }
+    std::uint64_t staged_bytes() const
+        requires store_requirements::has_fresh_copy_staging<S>
+    {
+        return inner_->staged_bytes();
+    }
+    std::size_t staged_objects() const
+        requires store_requirements::has_fresh_copy_staging<S>
+    {
+        return inner_->staged_objects();
+    }
+    decltype(auto) staged_view() const
+        requires store_requirements::has_fresh_copy_staging<S>
+    {
+        return inner_->staged_view();
+    }
+    std::error_code stage_begin(const FreshCopyHeader& h)
+        requires store_requirements::has_fresh_copy_staging<S>
+    {
+        return step("store: stage_begin", [&] { return inner_->stage_begin(h); });
+    }
+    std::error_code stage_append(std::string_view bytes)
+        requires store_requirements::has_fresh_copy_staging<S>
+    {
+        return step("store: stage_append", [&] { return inner_->stage_append(bytes); });
+    }
+    Result<bool> stage_decode(std::size_t max_objects)
+        requires store_requirements::has_fresh_copy_staging<S>
+    {
+        return step_result("store: stage_decode", [&] { return inner_->stage_decode(max_objects); });
+    }
+    std::error_code stage_discard()
+        requires store_requirements::has_fresh_copy_staging<S>
+    {
+        return step("store: stage_discard", [&] { return inner_->stage_discard(); });
+    }
+    Result<DiffStats> commit_staged_reset(StagedResetCommit<operation_type>&& c, CommitKind kind)
+        requires store_requirements::has_fresh_copy_staging<S>
+    {
+        return step_result("store: commit_staged_reset", [&] { return inner_->commit_staged_reset(std::move(c), kind); });
+    }
+
+    // ---- a store that writes its own backup files (cap::self_backup): the file steps inside
+    // go through the session's file hook (FaultPlan::file_hook) like any other backup file's
+
+    Result<BackupMade> back_up(const std::string& directory, const ResetTrigger& trigger, const FileHook* hook) const
+        requires store_requirements::has_self_backup<S>
+    {
+        if (plan_->crashed()) return make_error_code(errc::backup_io);
+        return inner_->back_up(directory, trigger, hook);
+    }
+    static std::error_code verify_backup(const std::string& path)
+        requires store_requirements::has_self_backup<S>
+    {
+        return S::verify_backup(path);
+    }
+    static auto restore_backup(const std::string& path)
+        requires store_requirements::has_self_backup<S> && requires { S::restore_backup(path); }
+    {
+        return S::restore_backup(path);
     }
 
 private:
