@@ -243,8 +243,9 @@ TEMPLATE_LIST_TEST_CASE("over thousands of random offline histories, causes, str
     const std::uint64_t seed = 20261127;
     // SqliteStore runs the first 400 of the same cases: each of its durable steps is a database
     // transaction with a file sync, so a case takes about four times a MemoryStore case, and all
-    // 5,000 would add about 70 s to the suite. The coverage checks below hold for either count.
-    std::size_t cases = std::is_same_v<S, resync::MemoryStore> ? 5000 : 400;
+    // 5,000 would add about 70 s to the suite (RESYNC_PROPERTY_FULL=1 runs them all). The
+    // coverage checks below hold for either count.
+    std::size_t cases = std::is_same_v<S, resync::MemoryStore> || std::getenv("RESYNC_PROPERTY_FULL") ? 5000 : 400;
     std::size_t first = 0;
     if (const char* only = std::getenv("RESYNC_KEEPING_CASE")) {
         first = std::strtoull(only, nullptr, 10);
