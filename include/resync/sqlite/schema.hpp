@@ -155,7 +155,11 @@ inline Result<std::uint32_t> content_crc(Database& db, std::string_view except_t
         if (auto ec = q.take_error()) return ec;
     }
     for (const auto& table : tables) {
-        const std::string sql = "SELECT * FROM \"" + table + "\"";
+        // A table name cannot be a bound parameter: it is quoted as an identifier, every `"` in
+        // it doubled, so that a hostile file's table name stays a name.
+        std::string quoted;
+        for (const char ch : table) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        const std::string sql = "SELECT * FROM \"" + quoted + "\"";
         sqlite3_stmt* raw = nullptr;
         if (sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK)
             return error_from(sqlite3_errcode(db.handle()));
