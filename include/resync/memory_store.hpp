@@ -50,7 +50,8 @@ public:
     using snapshot_type = doc::State;
     using store_capabilities =
         capabilities<cap::unsynced_flag, cap::unsynced_pages, cap::acknowledged_history, cap::quarantine,
-                     cap::live_view, cap::object_count, cap::diff_commit, cap::diff_commit_keeping_before>;
+                     cap::live_view, cap::object_count, cap::diff_commit, cap::diff_commit_keeping_before,
+                     cap::diff_commit_leftover>;
 
     /// A store whose new list elements are named after a random replica id.
     MemoryStore() : replica_id_(random_replica_id()) {}
@@ -219,7 +220,8 @@ public:
 
     /// The one atomic commit of a reset: the fresh state becomes the base, the given history is
     /// applied on top as unsynced local changes, the sync state is replaced. Returns the old
-    /// state, moved aside rather than copied.
+    /// state, moved aside rather than copied (and not freed here: the caller frees it when it
+    /// chooses - the session, a slice per poll).
     Result<doc::State> commit_reset(ResetCommit<doc::State, doc::Operation>&& c) {
         auto staged = stage(std::move(c));
         std::swap(state_, staged.state);
@@ -230,7 +232,17 @@ public:
     /// The one atomic commit of a reset, writing only the objects that differ: objects equal in
     /// both states are not touched (their identity and address are kept).
     Result<DiffStats> commit_reset_diff(ResetCommit<doc::State, doc::Operation>&& c) {
-        return commit_diff(std::move(c), nullptr);
+        return commit_diff(std::move(c), nullptr, nullptr);
+    }
+
+    /// `commit_reset_diff`, handing back what it replaced instead of freeing it here: the old
+    /// values of the updated objects and the staged copies of the unchanged ones (erased objects,
+    /// as many as the diff writes, are freed here). Only to free; the session does so over the
+    /// following polls.
+    Result<DiffCommitLeftover<doc::State>> commit_reset_diff_leaving_leftover(ResetCommit<doc::State, doc::Operation>&& c) {
+        DiffCommitLeftover<doc::State> out;
+        out.stats = commit_diff(std::move(c), nullptr, &out.leftover);
+        return out;
     }
 
     /// `commit_reset_diff`, also handing back the old state. It is assembled by moves, never
@@ -238,7 +250,7 @@ public:
     /// left unchanged (equal to the live ones, which stay in place).
     Result<DiffCommit<doc::State>> commit_reset_diff_keeping_before(ResetCommit<doc::State, doc::Operation>&& c) {
         doc::State before;
-        const DiffStats stats = commit_diff(std::move(c), &before);
+        const DiffStats stats = commit_diff(std::move(c), &before, nullptr);
         return DiffCommit<doc::State>{stats, std::move(before)};
     }
 
@@ -387,13 +399,15 @@ private:
         return s;
     }
 
-    // The minimal-diff commit; the old state goes to `before` when given.
-    DiffStats commit_diff(ResetCommit<doc::State, doc::Operation>&& c, doc::State* before) {
+    // The minimal-diff commit; the old state goes to `before` when given, what the commit
+    // replaced to `leftover` when given (else it is freed here).
+    DiffStats commit_diff(ResetCommit<doc::State, doc::Operation>&& c, doc::State* before, doc::State* leftover) {
         auto staged = stage(std::move(c));
         doc::State added;
         make_room_for_diff(staged.state, before, added);
         const DiffStats stats = diff_into(staged.state, before, added);
         adopt(std::move(staged));
+        if (leftover) *leftover = std::move(staged.state);
         return stats;
     }
 

@@ -62,4 +62,14 @@ struct DiffCommit {
     Snapshot before;
 };
 
+/// What a minimal-diff commit that leaves the freeing to its caller hands back
+/// (`cap::diff_commit_leftover`): what it wrote, and what it replaced or did not need - the old
+/// values of the objects it updated and the staged copies of those it left in place - to be freed
+/// later, outside the commit. Not a state to read: only to free.
+template <class Snapshot>
+struct DiffCommitLeftover {
+    DiffStats stats;
+    Snapshot leftover;
+};
+
 } // namespace resync

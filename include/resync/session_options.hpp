@@ -51,6 +51,14 @@ struct SessionOptions {
     /// The staging file of a fresh copy is fsynced after this many bytes, and when complete.
     std::uint64_t staging_sync_bytes = 4u << 20;
 
+    // ---- memory
+    /// What a reset's commit replaced (the old state, or what a `Diff` left over, and the
+    /// before-state once the after-reset callback returned) is freed over the following polls,
+    /// `Budget::work` objects per `poll()`, so the reset costs about an import and no poll stalls
+    /// on freeing a large state; a new reset frees what is left first. Set this to free it
+    /// inside the reset instead (`SyncSession::release_replaced_state()` frees it on demand).
+    bool release_replaced_state_at_once = false;
+
     // ---- time, randomness and faults, for tests
     /// The wall clock, in milliseconds since the Unix epoch (default: the system clock).
     std::function<std::int64_t()> clock;
@@ -65,7 +73,7 @@ struct SessionOptions {
 /// local changes proceed in slices of `work` objects or operations; only the commit is one step.
 struct Budget {
     std::size_t messages = 16; ///< incoming messages handled (each fresh-copy chunk is one)
-    std::size_t work = 8192;   ///< objects decoded, or local operations recovered, per poll
+    std::size_t work = 8192;   ///< objects decoded, local operations recovered, or replaced objects freed, per poll
 };
 
 } // namespace resync

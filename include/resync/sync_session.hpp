@@ -78,6 +78,7 @@ public:
     /// objects decoded or operations recovered (the commit is one step).
     SessionState poll(Budget budget = {}) {
         ++c_.tick;
+        session::release_replaced(c_, budget);
         if (!c_.started) session::start(c_);
         if (c_.state == SessionState::stopped) return c_.state;
         if (session::follow_connection(c_)) {
@@ -190,6 +191,12 @@ public:
     std::error_code last_error() const noexcept { return c_.last_error; }
     /// The report of the last reset, completed, abandoned or waiting.
     const std::optional<ResetReport>& last_report() const noexcept { return c_.last_report; }
+    /// Objects that committed resets replaced and the session has not freed yet (it frees
+    /// `Budget::work` of them per `poll()`; see `SessionOptions::release_replaced_state_at_once`).
+    std::size_t replaced_objects_pending() const { return c_.replaced.objects(); }
+    /// Frees now everything committed resets replaced that later polls would free.
+    void release_replaced_state() noexcept { c_.replaced.release_all(); }
+
     /// How many resets this session ran to their commit.
     std::size_t resets_completed() const noexcept { return c_.resets_completed; }
 

@@ -40,6 +40,11 @@ struct diff_commit {};
 /// `Result<DiffCommit<Snapshot>> commit_reset_diff_keeping_before(ResetCommit<Snapshot, Op>&&)`:
 /// the same, also handing back the state it replaced without copying it first.
 struct diff_commit_keeping_before {};
+/// `Result<DiffCommitLeftover<Snapshot>> commit_reset_diff_leaving_leftover(ResetCommit<Snapshot, Op>&&)`:
+/// the `diff_commit` commit, handing back what it replaced instead of freeing it inside the
+/// commit, so the session frees it over the following polls. Without it, `discard::Diff` uses
+/// `commit_reset_diff`, which frees inside the commit.
+struct diff_commit_leftover {};
 /// `std::string backup_directory() const`: where backup and staging files go when the
 /// application names no directory in `SessionOptions::backup_directory`.
 struct backup_directory {};

@@ -89,6 +89,14 @@ concept decodes_in_slices = requires { typename M::snapshot_decoder; } &&
         { std::as_const(d).objects() } -> std::convertible_to<std::size_t>;
     };
 
+/// Optional: `M::release_objects(snapshot_type&, std::size_t max_objects) -> std::size_t` frees
+/// up to `max_objects` objects of a snapshot and says how many it freed (0 once it holds none),
+/// so the state a reset replaced is freed a slice per `poll()`; without it, the session frees
+/// such a state whole, in one later `poll()`.
+template <class M>
+concept releases_in_slices = requires(typename M::snapshot_type& s, std::size_t n) {
+    { M::release_objects(s, n) } -> std::convertible_to<std::size_t>;
+};
 } // namespace model_requirements
 
 /// A model of the user's data: operations, state, apply, counts and encodings. Each requirement

@@ -38,11 +38,15 @@ struct Recovered {
 };
 
 /// What a discard policy's commit returns: the before-state it moved aside (a replacing commit
-/// hands back the old state instead of copying it), and the diff it wrote (a diffing commit).
+/// hands back the old state instead of copying it), the diff it wrote (a diffing commit), and
+/// what it replaced without freeing it (`leftover`: old objects and unneeded staged copies, not
+/// a state to read). The session frees `before` and `leftover` over the following polls
+/// (`SessionOptions::release_replaced_state_at_once` frees them at once), not inside the commit.
 template <class Snapshot>
 struct DiscardOutcome {
     std::optional<Snapshot> before;
     std::optional<DiffStats> diff;
+    std::optional<Snapshot> leftover;
 };
 
 /// What the session tells a backup policy: where backup files go when the policy names no

@@ -153,6 +153,15 @@ concept commits_reset_diff_keeping_before =
     declares_capability<S, cap::diff_commit_keeping_before> && has_diff_commit_keeping_before<S>;
 
 template <class S>
+concept has_diff_commit_leftover = requires(S& s, reset_commit_of<S>&& c) {
+    { s.commit_reset_diff_leaving_leftover(std::move(c)) } -> std::same_as<Result<DiffCommitLeftover<snapshot_of<S>>>>;
+};
+/// The minimal-diff commit, handing back what it replaced for the caller to free later.
+template <class S>
+concept commits_reset_diff_leaving_leftover =
+    declares_capability<S, cap::diff_commit_leftover> && has_diff_commit_leftover<S>;
+
+template <class S>
 concept has_backup_directory = requires(const S& s) {
     { s.backup_directory() } -> std::convertible_to<std::string>;
 };

@@ -72,6 +72,11 @@ constexpr bool check_capabilities() {
                   "the store declares cap::diff_commit_keeping_before and must provide "
                   "`resync::Result<resync::DiffCommit<snapshot_type>> "
                   "commit_reset_diff_keeping_before(resync::ResetCommit<snapshot_type, operation_type>&&)`");
+    static_assert(!declares_capability<S, cap::diff_commit_leftover> || has_diff_commit_leftover<S>,
+                  RESYNC_SESSION_PREFIX
+                  "the store declares cap::diff_commit_leftover and must provide "
+                  "`resync::Result<resync::DiffCommitLeftover<snapshot_type>> "
+                  "commit_reset_diff_leaving_leftover(resync::ResetCommit<snapshot_type, operation_type>&&)`");
     static_assert(!declares_capability<S, cap::backup_directory> || has_backup_directory<S>, RESYNC_SESSION_PREFIX
                   "the store declares cap::backup_directory and must provide `std::string backup_directory() const`");
     static_assert(!declares_capability<S, cap::fresh_copy_staging> || has_fresh_copy_staging<S>, RESYNC_SESSION_PREFIX

@@ -13,7 +13,9 @@ namespace resync::discard {
 
 /// Makes the live state equal to the staged one by writing only the objects that differ, in one
 /// atomic store transaction, so observers see a minimal change (like Realm's transfer). Needs a
-/// store with the `cap::diff_commit` capability.
+/// store with the `cap::diff_commit` capability. With `cap::diff_commit_leftover` too, the store
+/// hands back what it replaced (`DiscardOutcome::leftover`) and the session frees it over the
+/// following polls instead of inside the commit.
 struct Diff {
     using resync_role = role::discard;
 
@@ -27,6 +29,13 @@ struct Diff {
         // Compiled only when the store can diff, so the static_assert is the only error.
         if constexpr (!store_requirements::commits_reset_by_diff<S>) {
             return errc::store_failure;
+        } else if constexpr (store_requirements::commits_reset_diff_leaving_leftover<S>) {
+            auto done = store.commit_reset_diff_leaving_leftover(std::move(c));
+            if (!done) return done.error();
+            DiscardOutcome<snapshot_of<S>> out;
+            out.diff = done->stats;
+            out.leftover.emplace(std::move(done->leftover));
+            return out;
         } else {
             auto stats = store.commit_reset_diff(std::move(c));
             if (!stats) return stats.error();

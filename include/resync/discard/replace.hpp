@@ -11,7 +11,8 @@
 namespace resync::discard {
 
 /// Replaces the live state with the staged one in one atomic store transaction. The old state is
-/// moved aside, not copied, and handed back for the callbacks.
+/// moved aside, not copied, and handed back for the callbacks; the session then frees it over the
+/// following polls, not inside the commit (`SessionOptions::release_replaced_state_at_once`).
 struct Replace {
     using resync_role = role::discard;
 

@@ -29,6 +29,9 @@ struct Model {
 
     static void apply(State& state, const Operation& op) { doc::apply(state, op); }
     static std::size_t object_count(const State& state) noexcept { return state.object_count(); }
+    static std::size_t release_objects(State& state, std::size_t max_objects) {
+        return doc::release_objects(state, max_objects);
+    }
 
     static void encode(ByteWriter& w, const Operation& op) { doc::encode(w, op); }
     static std::optional<Operation> decode_operation(ByteReader& r) { return doc::decode_operation(r); }

@@ -87,6 +87,23 @@ struct State {
     }
 };
 
+/// Frees up to `max_objects` objects of `state` (and each collection it empties) and returns how
+/// many it freed: what a session calls, a slice per `poll()`, on the state a reset replaced, so
+/// that freeing a large state never stalls one call. Which objects go first is unspecified.
+inline std::size_t release_objects(State& state, std::size_t max_objects) {
+    std::size_t released = 0;
+    while (released < max_objects && !state.collections.empty()) {
+        const auto first = state.collections.begin();
+        Collection& c = first->second;
+        while (released < max_objects && !c.empty()) {
+            c.erase(c.begin());
+            ++released;
+        }
+        if (c.empty()) state.collections.erase(first);
+    }
+    return released;
+}
+
 /// What `apply` did with an operation.
 enum class Applied : std::uint8_t {
     yes,             ///< the state changed (or already equalled the result, for create/set)

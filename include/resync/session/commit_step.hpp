@@ -146,9 +146,24 @@ std::optional<StepFailure> keep_what_is_not_carried(Core<S, T, P>& c,
     return std::nullopt;
 }
 
+/// Hands what a committed reset replaced to the session's deferred release, freed over the
+/// following polls (session/sync_loop.hpp) - or frees it now when the application chose so
+/// (`SessionOptions::release_replaced_state_at_once`), or when it cannot be held.
+template <class S, class T, class P>
+void release_later(Core<S, T, P>& c, std::optional<snapshot_of<S>>& replaced) {
+    if (!replaced) return;
+    if (!c.options.release_replaced_state_at_once)
+        (void)c.guarded(ResetPhase::notify, errc::store_failure, [&] {
+            c.replaced.hold(std::move(*replaced));
+            return std::error_code{};
+        });
+    replaced.reset();
+}
+
 /// Phase 6 and 7: the commit - one atomic store transaction that makes the live state equal the
 /// staged copy, installs the recovered history, adopts the new ident, epoch and cursors and
-/// records the commit - then the after-reset callback, and the checkpoint that says it ran.
+/// records the commit - then the after-reset callback, and the checkpoint that says it ran. What
+/// the commit replaced is freed over the following polls (`release_later`), not here.
 /// Returns true when the reset committed (`c.run` is gone then).
 template <class S, class T, class P>
 std::optional<StepFailure> commit_step(Core<S, T, P>& c, bool& committed) {
@@ -250,6 +265,11 @@ std::optional<StepFailure> commit_step(Core<S, T, P>& c, bool& committed) {
             c.report_error(e, "the after-reset callback failed; the reset itself is committed");
     }
     c.end_phase(ResetPhase::notify);
+    // Nothing reads what the commit replaced any more (what the keeping rule needs went to a
+    // backup file or the quarantine before the commit): freed over the following polls.
+    release_later(c, before_copy);
+    release_later(c, outcome->before);
+    release_later(c, outcome->leftover);
     r.record.phase = ResetPhase::notify;
     if (auto e = c.checkpoint()) c.report_error(e, "recording that the after-reset callback ran");
     c.last_report = std::move(r.report);

@@ -12,6 +12,7 @@
 #include <resync/concepts/capabilities.hpp>
 #include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
+#include <resync/discard/deferred_release.hpp>
 #include <resync/error.hpp>
 #include <resync/history.hpp>
 #include <resync/protocol.hpp>
@@ -183,6 +184,7 @@ struct Core {
     std::uint64_t hello_not_before = 0; ///< tick before which no Hello is said (a record write failed)
     Request hello, pull, upload, fresh;
     std::optional<Run<S, P>> run;
+    discard::DeferredRelease<model_of<S>> replaced; ///< what committed resets replaced, freed over later polls
     std::string guard_detail; ///< words from a policy or callback that threw
     std::error_code last_error;
     std::optional<ResetReport> last_report;

@@ -13,6 +13,7 @@
 #include <resync/error.hpp>
 #include <resync/protocol.hpp>
 #include <resync/session/core.hpp>
+#include <resync/session_options.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -185,6 +186,19 @@ void acknowledge_reset_if_done(Core<S, T, P>& c) {
     if (!record || record->phase < ResetPhase::commit) return;
     if (!c.caught_up || c.upload.outstanding || c.has_unsynced()) return;
     if (auto ec = c.write_record(std::nullopt)) c.report_error(ec, "clearing the pending-reset record");
+}
+
+/// Frees a slice of what committed resets replaced (`Core::replaced`), at most `budget.work`
+/// objects, on every poll after the commit - connected or not. A reset in flight has it all freed
+/// first, so a reset never holds more than the live state and its fresh copy.
+template <class S, class T, class P>
+void release_replaced(Core<S, T, P>& c, const Budget& budget) {
+    if (!c.replaced.pending()) return;
+    if (c.run) c.replaced.release_all();
+    else (void)c.guarded(ResetPhase::notify, errc::store_failure, [&] {
+        c.replaced.release_some(budget.work);
+        return std::error_code{};
+    });
 }
 
 /// What normal sync sends on a poll: uploads, pulls, and the acknowledgement of a finished reset.

@@ -213,6 +213,12 @@ public:
     {
         return step_result("store: commit_reset_diff", [&] { return inner_->commit_reset_diff(std::move(c)); });
     }
+    Result<DiffCommitLeftover<snapshot_type>> commit_reset_diff_leaving_leftover(reset_commit_of<S>&& c)
+        requires store_requirements::has_diff_commit_leftover<S>
+    {
+        return step_result("store: commit_reset_diff_leaving_leftover",
+                           [&] { return inner_->commit_reset_diff_leaving_leftover(std::move(c)); });
+    }
     Result<DiffCommit<snapshot_type>> commit_reset_diff_keeping_before(reset_commit_of<S>&& c)
         requires store_requirements::has_diff_commit_keeping_before<S>
     {
