@@ -404,10 +404,70 @@ private:
     DiffStats commit_diff(ResetCommit<doc::State, doc::Operation>&& c, doc::State* before, doc::State* leftover) {
         auto staged = stage(std::move(c));
         doc::State added;
-        make_room_for_diff(staged.state, before, added);
-        const DiffStats stats = diff_into(staged.state, before, added);
+        DiffStats stats;
+        if (before) {
+            make_room_for_diff(staged.state, before, added);
+            stats = diff_into(staged.state, before, added);
+        } else {
+            doc::State next; // after the diff: the erased objects, freed with it
+            make_room_for_moves(staged.state, next, added);
+            stats = diff_by_moves(staged.state, next, added);
+        }
         adopt(std::move(staged));
         if (leftover) *leftover = std::move(staged.state);
+        return stats;
+    }
+
+    // Every allocation `diff_by_moves` needs, made before the live state changes: for each
+    // collection of the fresh state, an empty table with room for all its objects (the live
+    // collection's next table, in `next`), and the collections the live state lacks (in `added`).
+    void make_room_for_moves(const doc::State& fresh, doc::State& next, doc::State& added) {
+        for (const auto& [name, target] : fresh.collections) {
+            make_room(next.collections.try_emplace(name).first->second, target.size());
+            if (!state_.collections.contains(name)) added.collections.try_emplace(name);
+        }
+    }
+
+    // Makes the live state equal to `fresh` with one lookup per fresh object, by moving map nodes
+    // into each collection's next table (prepared by `make_room_for_moves`): an object in both
+    // states moves its live node there (its identity and address kept), after swapping in the
+    // fresh value when they differ; an object only in the fresh state moves its fresh node there.
+    // What stays in the live table is exactly the erased objects; it changes places with the next
+    // table, so they end in `next`. `fresh` is left holding the old values of the updated objects
+    // and the fresh copies of the unchanged ones. Allocates nothing, so it cannot fail half-way.
+    DiffStats diff_by_moves(doc::State& fresh, doc::State& next, doc::State& added) noexcept {
+        DiffStats stats;
+        while (!added.collections.empty()) state_.collections.insert(added.collections.extract(added.collections.begin()));
+        for (auto& [name, target] : fresh.collections) {
+            auto& live = state_.collections.find(name)->second;
+            auto& table = next.collections.find(name)->second;
+            for (auto it = target.begin(); it != target.end();) {
+                const auto following = std::next(it);
+                const auto old = live.find(it->first);
+                if (old == live.end()) {
+                    table.insert(target.extract(it));
+                    ++stats.created;
+                } else {
+                    if (old->second != it->second) {
+                        std::swap(old->second, it->second);
+                        ++stats.updated;
+                    } else {
+                        ++stats.unchanged;
+                    }
+                    table.insert(live.extract(old));
+                }
+                it = following;
+            }
+            stats.erased += live.size();
+            live.swap(table);
+        }
+        // Collections the fresh state does not have: all their objects are erased (the live
+        // state keeps the collection, empty).
+        for (auto& [name, live] : state_.collections) {
+            if (fresh.collections.contains(name)) continue;
+            stats.erased += live.size();
+            live.clear();
+        }
         return stats;
     }
 
@@ -449,6 +509,7 @@ private:
         if (!has_room(c, n)) c.reserve(n);
     }
 
+    // The diff that also hands back the old state (`diff_by_moves` is the one without).
     // Makes the live state equal to `fresh` by moving map nodes, and `before` (if given, prepared
     // by `make_room_for_diff`, as `added` is) equal to the old live state: erased objects move from the live
     // state to `before`; changed ones swap values with their fresh twins, which then go to
