@@ -113,6 +113,26 @@ TEST_CASE("a frame header is little-endian: magic, version, size, CRC-32", "[det
     CHECK(framed.substr(frame_header_size) == "123456789");
 }
 
+TEST_CASE("a frame opened in a buffer and closed after its payload is appended is the frame of that payload",
+          "[detail][frame]") {
+    // The oracle: the header assembled field by field (magic, version, size, CRC-32 of the payload).
+    const std::string payload = "some payload bytes, \0 included";
+    std::string expected = "TESTMAGC";
+    resync::ByteWriter w(expected);
+    w.u32(5);
+    w.u64(payload.size());
+    w.u32(resync::detail::crc32(payload));
+    expected += payload;
+
+    std::string out = "before";
+    const std::size_t start = resync::detail::open_frame(out, "TESTMAGC", 5);
+    CHECK(start == 6);
+    out += payload;
+    CHECK(resync::detail::close_frame(out, start) == resync::detail::crc32(payload));
+    CHECK(out == "before" + expected);
+    CHECK(resync::detail::frame("TESTMAGC", 5, payload) == expected);
+}
+
 TEST_CASE("a frame accepts its own and older versions and reports the version it read", "[detail][frame]") {
     for (std::uint32_t written = 1; written <= 4; ++written) {
         const auto f = unframe(frame(magic, written, "x"), magic, 4);

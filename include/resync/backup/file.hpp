@@ -10,13 +10,19 @@
 #include <resync/detail/atomic_file.hpp>
 #include <resync/error.hpp>
 #include <resync/file_hook.hpp>
+#include <resync/history.hpp>
 #include <resync/policy/role.hpp>
 #include <resync/result.hpp>
+#include <resync/sync_state.hpp>
 #include <resync/trigger.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace resync::backup {
 
@@ -26,27 +32,42 @@ struct Written {
     ClientVersion covers_upto = 0; ///< every unsynced change up to this client version is in the file
 };
 
+/// Runs `f` on the state of `store`: the store's own (no copy) when its live view is its
+/// snapshot, else an exported copy.
+template <Store S, class F>
+decltype(auto) with_state(const S& store, F&& f) {
+    if constexpr (store_requirements::offers_live_view<S>) {
+        if constexpr (std::is_convertible_v<decltype(store.live_view()), const snapshot_of<S>&>)
+            return std::forward<F>(f)(static_cast<const snapshot_of<S>&>(store.live_view()));
+        else
+            return std::forward<F>(f)(store.export_snapshot());
+    } else {
+        return std::forward<F>(f)(store.export_snapshot());
+    }
+}
+
 /// Writes a backup file of `store` (its state, unsynced changes and sync state) into `directory`,
 /// durably (temporary file, fsync, a new unique name, directory fsync), owner-only, in a
-/// directory checked to be private (`detail::prepare_private_directory`).
+/// directory checked to be private (`detail::prepare_private_directory`). The file's bytes are
+/// encoded straight into one buffer, from the store's own state when it lends it, and written
+/// with one fsync of the file and one of the directory (more only if the directory is created).
 template <Store S>
 Result<Written> write_file(const S& store, const ResetTrigger& trigger, const std::string& directory,
                            const FileHook* hook = nullptr) {
-    BackupContents<model_of<S>> b;
-    b.created_at_ms =
+    const std::int64_t created_at_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
-    b.sync_state = store.sync_state();
-    b.sync_state.pending_reset.reset();
-    b.trigger = trigger;
-    b.state = store.export_snapshot();
-    b.unsynced = store.unsynced();
+    SyncState sync_state = store.sync_state();
+    sync_state.pending_reset.reset();
+    const std::vector<LocalChangeset<operation_of<S>>> unsynced = store.unsynced();
     Written out;
-    for (const auto& cs : b.unsynced) out.covers_upto = std::max(out.covers_upto, cs.client_version);
-    const auto bytes = backup_format::encode<model_of<S>>(b);
-    auto path = detail::write_new_file_durably(
-        directory, "resync-backup-" + std::to_string(b.sync_state.client_ident), backup_format::extension, bytes,
-        hook);
+    for (const auto& cs : unsynced) out.covers_upto = std::max(out.covers_upto, cs.client_version);
+    std::string bytes;
+    with_state(store, [&](const snapshot_of<S>& state) {
+        backup_format::encode_into<model_of<S>>(bytes, created_at_ms, sync_state, trigger, state, unsynced);
+    });
+    auto path = detail::write_new_file_durably(directory, "resync-backup-" + std::to_string(sync_state.client_ident),
+                                               backup_format::extension, bytes, hook);
     if (!path) return path.error();
     out.path = std::move(*path);
     return out;

@@ -19,6 +19,7 @@
 #include <resync/sync_state.hpp>
 #include <resync/trigger.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -68,21 +69,48 @@ bool decode_ops(ByteReader& r, std::vector<typename M::operation_type>& ops) {
     return !r.failed();
 }
 
+/// Appends the state as a length-prefixed snapshot of the model's encoding: encoded in place
+/// when the model can (`encodes_snapshots_into`), else its encoding copied in.
 template <Model M>
-std::string encode(const BackupContents<M>& b) {
-    std::string payload;
-    ByteWriter w(payload);
-    w.i64(b.created_at_ms);
-    detail::encode(w, b.sync_state);
-    detail::encode(w, b.trigger);
-    w.str(M::encode_snapshot(b.state));
-    w.u64(b.unsynced.size());
-    for (const auto& cs : b.unsynced) {
+void encode_state(std::string& out, const typename M::snapshot_type& state) {
+    if constexpr (model_requirements::encodes_snapshots_into<M>) {
+        const std::size_t length_at = out.size();
+        ByteWriter(out).u64(0); // the snapshot's length, written once it is encoded
+        M::encode_snapshot_into(out, state);
+        std::string length;
+        ByteWriter(length).u64(out.size() - length_at - 8);
+        out.replace(length_at, length.size(), length);
+    } else {
+        ByteWriter(out).str(M::encode_snapshot(state));
+    }
+}
+
+/// Appends a whole backup file to `out`, everything encoded straight into it (no payload
+/// assembled apart and copied into the frame): the state is the store's own when it can lend it.
+template <Model M>
+void encode_into(std::string& out, std::int64_t created_at_ms, const SyncState& sync_state,
+                 const ResetTrigger& trigger, const typename M::snapshot_type& state,
+                 const std::vector<LocalChangeset<typename M::operation_type>>& unsynced) {
+    const std::size_t start = detail::open_frame(out, magic, version);
+    ByteWriter w(out);
+    w.i64(created_at_ms);
+    detail::encode(w, sync_state);
+    detail::encode(w, trigger);
+    encode_state<M>(out, state);
+    w.u64(unsynced.size());
+    for (const auto& cs : unsynced) {
         w.u64(cs.client_version);
         w.u64(cs.server_version);
         encode_ops<M>(w, cs.ops);
     }
-    return detail::frame(magic, version, payload);
+    detail::close_frame(out, start);
+}
+
+template <Model M>
+std::string encode(const BackupContents<M>& b) {
+    std::string out;
+    encode_into<M>(out, b.created_at_ms, b.sync_state, b.trigger, b.state, b.unsynced);
+    return out;
 }
 
 template <Model M>

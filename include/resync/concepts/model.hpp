@@ -74,6 +74,14 @@ concept describes_operations = requires(const typename M::operation_type& op) {
     { M::describe(op) } -> std::convertible_to<std::string>;
 };
 
+/// Optional: `M::encode_snapshot_into(std::string& out, const snapshot_type&)` appends to `out`
+/// the very bytes `encode_snapshot` returns, so a backup file encodes the state straight into
+/// its buffer instead of copying a separate encoding in.
+template <class M>
+concept encodes_snapshots_into = requires(std::string& out, const typename M::snapshot_type& s) {
+    M::encode_snapshot_into(out, s);
+};
+
 /// Optional: `typename M::snapshot_decoder`, which decodes an encoded snapshot in slices, so a
 /// budgeted reset never decodes a whole large copy in one `poll()`:
 /// `feed(std::string&& bytes)` appends the next bytes of the encoding;

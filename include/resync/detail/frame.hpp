@@ -8,6 +8,7 @@
 #include <resync/detail/crc32.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,16 +20,39 @@ inline constexpr std::size_t frame_header_size = 8 + 4 + 8 + 4;
 /// What is wrong with a frame, if anything.
 enum class FrameStatus : std::uint8_t { ok, truncated, bad_magic, newer_version, bad_checksum, trailing_bytes };
 
+/// Starts a frame at the end of `out`: its header, with the payload size and checksum left for
+/// `close_frame`. The payload is whatever is appended to `out` after it. Returns where the frame
+/// starts.
+inline std::size_t open_frame(std::string& out, std::string_view magic, std::uint32_t version) {
+    const std::size_t start = out.size();
+    ByteWriter w(out);
+    w.raw(magic.substr(0, 8));
+    w.u32(version);
+    w.u64(0); // the payload size, written by close_frame
+    w.u32(0); // the checksum, written by close_frame
+    return start;
+}
+
+/// Completes the frame opened at `start` in `out`: everything after its header is the payload.
+/// Returns the payload's CRC-32.
+inline std::uint32_t close_frame(std::string& out, std::size_t start) {
+    const std::size_t payload_at = start + frame_header_size;
+    const std::uint32_t crc = crc32(std::string_view(out).substr(payload_at));
+    std::string sealed; // the size and checksum fields, encoded as ByteWriter encodes them
+    ByteWriter w(sealed);
+    w.u64(out.size() - payload_at);
+    w.u32(crc);
+    out.replace(start + 8 + 4, sealed.size(), sealed);
+    return crc;
+}
+
 /// Wraps `payload` in a frame with an 8-byte `magic` and a format `version`.
 inline std::string frame(std::string_view magic, std::uint32_t version, std::string_view payload) {
     std::string out;
     out.reserve(frame_header_size + payload.size());
-    ByteWriter w(out);
-    w.raw(magic.substr(0, 8));
-    w.u32(version);
-    w.u64(payload.size());
-    w.u32(crc32(payload));
-    w.raw(payload);
+    const std::size_t start = open_frame(out, magic, version);
+    out.append(payload);
+    close_frame(out, start);
     return out;
 }
 

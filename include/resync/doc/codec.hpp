@@ -289,12 +289,19 @@ std::optional<State> decode_state(resync::BasicByteReader<Bytes>& r) {
 inline constexpr std::string_view snapshot_magic = "RSYNSNAP";
 inline constexpr std::uint32_t snapshot_format = 1;
 
+/// Appends a whole state, as a checksummed snapshot, to `out`: encoded in place, no copy.
+inline void encode_snapshot_into(std::string& out, const State& s) {
+    const std::size_t start = resync::detail::open_frame(out, snapshot_magic, snapshot_format);
+    resync::ByteWriter w(out);
+    encode(w, s);
+    resync::detail::close_frame(out, start);
+}
+
 /// Encodes a whole state as a checksummed snapshot.
 inline std::string encode_snapshot(const State& s) {
-    std::string payload;
-    resync::ByteWriter w(payload);
-    encode(w, s);
-    return resync::detail::frame(snapshot_magic, snapshot_format, payload);
+    std::string out;
+    encode_snapshot_into(out, s);
+    return out;
 }
 
 } // namespace resync::doc
