@@ -6,8 +6,12 @@
 //       the reset, with the fresh copy already downloaded and decoded, only the recovery of the
 //       unsynced changesets onto it (`recover::Rebase<DocumentRules>{}.recover(...)`, Recover
 //       only) and the commit that makes the live state equal to it by writing only the objects
-//       that differ (`MemoryStore::commit_reset_diff`, which `discard::Diff` calls): Realm's
-//       recovery replay and `transfer_group`. No download, no decode, no backup.
+//       that differ (`MemoryStore::commit_reset_diff_keeping_before`, what `discard::Diff`
+//       commits with when a backup keeps the before-state): Realm's recovery replay and
+//       `transfer_group`. No download, no decode. The before-state the commit hands back (the
+//       objects it replaced or erased, and the copy's twins of those it left alone) is released
+//       after the region, as Realm releases its fresh copy and frozen before-version after its
+//       own; that release is timed apart (counter release_ms, thread CPU time).
 //   realm_shape/whole/<mode>/<workload>/<case>    the whole reset through the session: detect
 //       (a rollback in the Welcome), guard, backup (`backup::Snapshot`: the before-state handed
 //       to the callbacks, as Realm's frozen before-version), fetch in 64 KiB pieces, decode,
@@ -40,11 +44,13 @@
 
 #include <array>
 #include <cstdint>
+#include <ctime>
 #include <map>
 #include <type_traits>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -108,8 +114,16 @@ resync::SyncState state_after_reset() {
     return s;
 }
 
+/// Thread CPU time, for a cost measured while the benchmark's timer is paused.
+double thread_cpu_ms() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
 template <bool recovers>
 void region(benchmark::State& state, Workload w, Case c) {
+    using Commit = resync::ResetCommit<resync::doc::State, resync::doc::Operation>;
     const Fixture& f = fixture(w, c);
     resync::ResetTrigger trigger;
     trigger.reason = resync::ResetReason::server_rollback;
@@ -117,6 +131,7 @@ void region(benchmark::State& state, Workload w, Case c) {
     const resync::SyncState after = state_after_reset();
     const resync::recover::Rebase<Rules> rebase;
     std::size_t written = 0;
+    double release_ms = 0;
     for (auto _ : state) {
         state.PauseTiming();
         auto store = std::make_unique<MemoryStore>(7);
@@ -124,25 +139,30 @@ void region(benchmark::State& state, Workload w, Case c) {
         resync::doc::State fresh = f.fresh;
         state.ResumeTiming();
 
-        resync::Result<resync::DiffStats> diff = resync::errc::store_failure;
+        std::vector<resync::LocalChangeset<resync::doc::Operation>> history;
         if constexpr (recovers) {
             auto recovered = rebase.recover(*store, fresh, trigger, store->unsynced());
             if (!recovered || recovered->failure) return resync_bench::fail(state, "the recovery failed");
-            diff = store->commit_reset_diff(resync::ResetCommit<resync::doc::State, resync::doc::Operation>{
-                std::move(fresh), std::move(recovered->history), after, {}});
-        } else {
-            diff = store->commit_reset_diff(
-                resync::ResetCommit<resync::doc::State, resync::doc::Operation>{std::move(fresh), {}, after, {}});
+            history = std::move(recovered->history);
         }
+        // What discard::Diff commits with when a backup keeps the before-state: the objects it
+        // replaced or erased, and the copy's twins of those it left alone, come back in `before`.
+        auto done = store->commit_reset_diff_keeping_before(Commit{std::move(fresh), std::move(history), after, {}});
 
         state.PauseTiming();
-        if (!diff) return resync_bench::fail(state, "the commit failed");
+        if (!done) return resync_bench::fail(state, "the commit failed");
         if (auto why = check(*store, f, recovers); !why.empty()) return resync_bench::fail(state, why);
-        written = diff->written();
+        written = done->stats.written();
+        // Released after the region, as Realm releases its fresh copy and before-version after
+        // its; what that costs is reported beside the region.
+        const double t0 = thread_cpu_ms();
+        done->before = resync::doc::State{};
+        release_ms += thread_cpu_ms() - t0;
         store.reset();
         state.ResumeTiming();
     }
     state.counters["objects_written"] = static_cast<double>(written);
+    state.counters["release_ms"] = state.iterations() ? release_ms / static_cast<double>(state.iterations()) : 0;
 }
 
 template <bool recovers>
@@ -183,7 +203,10 @@ void register_all() {
         for (Case c : {Case::no_change, Case::server_deleted_half, Case::client_deleted_half}) {
             const std::string suffix = std::string("/") + realm::name(w) + "/" + realm::name(c);
             auto add = [&](const std::string& name, void (*fn)(benchmark::State&, Workload, Case)) {
-                benchmark::RegisterBenchmark(name.c_str(), fn, w, c)->Unit(benchmark::kMillisecond);
+                // A fixed count: each iteration rebuilds the client's store (untimed, ~10x the region).
+                benchmark::RegisterBenchmark(name.c_str(), fn, w, c)
+                    ->Unit(benchmark::kMillisecond)
+                    ->Iterations(resync_bench::short_mode ? 3 : 20);
             };
             add("realm_shape/region/discard" + suffix, region<false>);
             add("realm_shape/region/recover" + suffix, region<true>);
