@@ -114,7 +114,7 @@ std::optional<Value> decode_value(resync::BasicByteReader<Bytes>& r) {
 
 inline void encode(resync::ByteWriter& w, const Operation& op) {
     w.u8(static_cast<std::uint8_t>(op.index()));
-    std::visit(
+    visit_operation(
         [&](const auto& o) {
             using T = std::decay_t<decltype(o)>;
             w.str(o.collection);

@@ -245,7 +245,7 @@ inline Applied apply(State& state, const Operation& op, std::vector<Operation>* 
             return Applied::yes;
         }
     };
-    return std::visit(Visitor{state, undo}, op);
+    return visit_operation(Visitor{state, undo}, op);
 }
 
 /// Applies every operation of a changeset in order.
