@@ -7,7 +7,13 @@
 #
 #   cmake -DMODE=<mode> -DBINARY_DIR=<our build dir> -DSOURCE_DIR=<our source dir>
 #         -DCONSUMER_SOURCE=<tests/consumer> -DWORK_DIR=<scratch> -DGENERATOR=<generator>
-#         -DCXX_COMPILER=<c++> [-DCONFIG=<Debug|...>] -P ConsumerTest.cmake
+#         -DCXX_COMPILER=<c++> [-DCONFIG=<Debug|...>] [-DCOMPILED=<0|1>] -P ConsumerTest.cmake
+#
+# COMPILED=1 (resync::compiled was built and installed): find_package and pkg-config also build
+# and run tests/consumer/compiled_main.cpp on the installed resync::compiled. subdirectory and
+# fetchcontent take resync as a subproject with its defaults - header-only, RESYNC_BUILD_COMPILED
+# OFF - and check that resync::compiled is then not built (building it there would compile its
+# sessions once more in CI).
 #
 # Works offline: resync comes from the prefix or the source tree, Boost and range-v3 from the system.
 
@@ -20,6 +26,13 @@ foreach(var MODE BINARY_DIR SOURCE_DIR CONSUMER_SOURCE WORK_DIR GENERATOR CXX_CO
 endforeach()
 if(NOT DEFINED CONFIG OR CONFIG STREQUAL "")
     set(CONFIG Debug)
+endif()
+if(NOT DEFINED COMPILED OR COMPILED STREQUAL "")
+    set(COMPILED 0)
+endif()
+set(expect_compiled ${COMPILED})
+if(MODE STREQUAL "subdirectory" OR MODE STREQUAL "fetchcontent")
+    set(expect_compiled 0)
 endif()
 
 set(prefix "${WORK_DIR}/prefix")
@@ -38,11 +51,17 @@ function(step what)
 endfunction()
 
 function(run_consumer)
-    set(exe "${build}/resync_consumer")
-    if(NOT EXISTS "${exe}" AND EXISTS "${build}/${CONFIG}/resync_consumer${CMAKE_EXECUTABLE_SUFFIX}")
-        set(exe "${build}/${CONFIG}/resync_consumer")
+    set(programs resync_consumer)
+    if(expect_compiled)
+        list(APPEND programs resync_consumer_compiled)
     endif()
-    step("run" "${exe}")
+    foreach(program IN LISTS programs)
+        set(exe "${build}/${program}")
+        if(NOT EXISTS "${exe}" AND EXISTS "${build}/${CONFIG}/${program}${CMAKE_EXECUTABLE_SUFFIX}")
+            set(exe "${build}/${CONFIG}/${program}")
+        endif()
+        step("run ${program}" "${exe}")
+    endforeach()
 endfunction()
 
 if(MODE STREQUAL "subdirectory" OR MODE STREQUAL "fetchcontent")
@@ -52,6 +71,7 @@ if(MODE STREQUAL "subdirectory" OR MODE STREQUAL "fetchcontent")
         "-DCMAKE_BUILD_TYPE=${CONFIG}"
         "-DRESYNC_CONSUMER_MODE=${MODE}"
         "-DRESYNC_SOURCE_DIR=${SOURCE_DIR}"
+        -DRESYNC_CONSUMER_EXPECT_COMPILED=OFF
         -DFETCHCONTENT_FULLY_DISCONNECTED=ON)
     step("build" "${CMAKE_COMMAND}" --build "${build}" --config "${CONFIG}")
     run_consumer()
@@ -92,6 +112,17 @@ if(MODE STREQUAL "pkg-config")
     step("compile with pkg-config's flags (${cflags})"
         "${CXX_COMPILER}" -std=c++20 -O2 -Wall -Wextra -Wpedantic -Werror ${cflags}
         "${CONSUMER_SOURCE}/main.cpp" -o "${build}/resync_consumer")
+    if(expect_compiled)
+        execute_process(COMMAND "${PKG_CONFIG}" --cflags --libs resync-compiled RESULT_VARIABLE result
+                        OUTPUT_VARIABLE compiled_flags ERROR_VARIABLE errors OUTPUT_STRIP_TRAILING_WHITESPACE)
+        if(NOT result EQUAL 0)
+            message(FATAL_ERROR "consumer: pkg-config does not find resync-compiled in ${prefix}: ${errors}")
+        endif()
+        separate_arguments(compiled_flags UNIX_COMMAND "${compiled_flags}")
+        step("compile with pkg-config's flags for resync-compiled (${compiled_flags})"
+            "${CXX_COMPILER}" -std=c++20 -O2 -Wall -Wextra -Wpedantic -Werror
+            "${CONSUMER_SOURCE}/compiled_main.cpp" ${compiled_flags} -o "${build}/resync_consumer_compiled")
+    endif()
     run_consumer()
     message(STATUS "consumer: pkg-config resync ${version} from ${prefix} works")
     return()
@@ -104,6 +135,7 @@ step("configure"
     "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
     "-DCMAKE_BUILD_TYPE=${CONFIG}"
     "-DCMAKE_PREFIX_PATH=${prefix}"
+    "-DRESYNC_CONSUMER_EXPECT_COMPILED=${expect_compiled}"
     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
     -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
 

@@ -5,6 +5,7 @@
 
 #include <resync/bytes.hpp>
 #include <resync/detail/frame.hpp>
+#include <resync/detail/linkage.hpp>
 #include <resync/error.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/doc/state.hpp>
@@ -112,9 +113,11 @@ std::optional<Value> decode_value(resync::BasicByteReader<Bytes>& r) {
     return Value{std::move(list)};
 }
 
-inline void encode(resync::ByteWriter& w, const Operation& op) {
+RESYNC_FUNC void encode(resync::ByteWriter& w, const Operation& op)
+#if RESYNC_HEADER_DEFINITIONS
+{
     w.u8(static_cast<std::uint8_t>(op.index()));
-    std::visit(
+    visit_operation(
         [&](const auto& o) {
             using T = std::decay_t<decltype(o)>;
             w.str(o.collection);
@@ -142,6 +145,9 @@ inline void encode(resync::ByteWriter& w, const Operation& op) {
         },
         op);
 }
+#else
+;
+#endif
 
 /// An optional predecessor: a flag byte (0 or 1; anything else is damage), then the id if 1.
 template <class Bytes>
@@ -226,7 +232,9 @@ std::optional<Changeset> decode_changeset(resync::BasicByteReader<Bytes>& r) {
     return ops;
 }
 
-inline void encode(resync::ByteWriter& w, const State& s) {
+RESYNC_FUNC void encode(resync::ByteWriter& w, const State& s)
+#if RESYNC_HEADER_DEFINITIONS
+{
     // Empty collections are written too: recovery tells a collection the server emptied from
     // one it no longer has (a destructive schema change).
     w.u64(s.collections.size());
@@ -243,6 +251,9 @@ inline void encode(resync::ByteWriter& w, const State& s) {
         }
     }
 }
+#else
+;
+#endif
 
 namespace detail {
 /// Decodes an object's fields (count, then name and value each) into `obj`; false on any

@@ -7,13 +7,12 @@
 
 #include <string>
 #include <type_traits>
-#include <variant>
 
 namespace resync::doc {
 
 /// What `op` does, and where: `create tasks/t1`, `add tasks/t1.count +5`, `list insert tasks/t1.tags`.
 inline std::string describe(const Operation& op) {
-    return std::visit(
+    return visit_operation(
         [](const auto& o) -> std::string {
             using T = std::decay_t<decltype(o)>;
             const std::string object = o.collection + "/" + o.key;

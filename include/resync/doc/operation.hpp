@@ -8,10 +8,13 @@
 
 #include <resync/doc/value.hpp>
 
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -110,14 +113,34 @@ using Operation =
 /// The operations of one transaction, in order.
 using Changeset = std::vector<Operation>;
 
+/// Calls `f` with the alternative `op` holds and returns what it returns: `std::visit` for
+/// operations, as a `switch` on the index (one call per alternative, no table of function
+/// pointers to instantiate for every visitor). `f` must return the same type for every
+/// alternative. A valueless operation throws `std::bad_variant_access`, as `std::visit` does.
+template <class Op, class F>
+    requires std::same_as<std::remove_cvref_t<Op>, Operation>
+decltype(auto) visit_operation(F&& f, Op&& op) {
+    switch (op.index()) {
+    case 0: return std::forward<F>(f)(*std::get_if<0>(&op));
+    case 1: return std::forward<F>(f)(*std::get_if<1>(&op));
+    case 2: return std::forward<F>(f)(*std::get_if<2>(&op));
+    case 3: return std::forward<F>(f)(*std::get_if<3>(&op));
+    case 4: return std::forward<F>(f)(*std::get_if<4>(&op));
+    case 5: return std::forward<F>(f)(*std::get_if<5>(&op));
+    case 6: return std::forward<F>(f)(*std::get_if<6>(&op));
+    case 7: return std::forward<F>(f)(*std::get_if<7>(&op));
+    default: return std::forward<F>(f)(std::get<8>(op));
+    }
+}
+
 /// The collection an operation targets.
 inline const std::string& collection_of(const Operation& op) noexcept {
-    return std::visit([](const auto& o) -> const std::string& { return o.collection; }, op);
+    return visit_operation([](const auto& o) -> const std::string& { return o.collection; }, op);
 }
 
 /// The field an operation targets, or an empty string for object-level operations.
 inline std::string_view field_of(const Operation& op) noexcept {
-    return std::visit(
+    return visit_operation(
         [](const auto& o) -> std::string_view {
             if constexpr (requires { o.field; }) return o.field;
             else return {};
@@ -127,7 +150,7 @@ inline std::string_view field_of(const Operation& op) noexcept {
 
 /// The primary key of the object an operation targets.
 inline const std::string& key_of(const Operation& op) noexcept {
-    return std::visit([](const auto& o) -> const std::string& { return o.key; }, op);
+    return visit_operation([](const auto& o) -> const std::string& { return o.key; }, op);
 }
 
 } // namespace resync::doc

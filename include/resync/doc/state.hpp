@@ -3,6 +3,7 @@
 /// The state of a document-model replica (collections -> objects by primary key -> fields)
 /// and the one function that applies an operation to it.
 
+#include <resync/detail/linkage.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/doc/value.hpp>
 
@@ -126,7 +127,9 @@ inline std::size_t position_after(const List& list, const std::optional<ElementI
 
 /// Applies `op` to `state` with the model's deterministic semantics. When `undo` is given,
 /// appends the operations that revert the change; apply `undo` in reverse order to revert.
-inline Applied apply(State& state, const Operation& op, std::vector<Operation>* undo = nullptr) {
+RESYNC_FUNC Applied apply(State& state, const Operation& op, std::vector<Operation>* undo = nullptr)
+#if RESYNC_HEADER_DEFINITIONS
+{
     struct Visitor {
         State& state;
         std::vector<Operation>* undo;
@@ -265,8 +268,11 @@ inline Applied apply(State& state, const Operation& op, std::vector<Operation>* 
             return Applied::yes;
         }
     };
-    return std::visit(Visitor{state, undo}, op);
+    return visit_operation(Visitor{state, undo}, op);
 }
+#else
+;
+#endif
 
 /// Applies every operation of a changeset in order.
 inline void apply(State& state, const Changeset& ops, std::vector<Operation>* undo = nullptr) {

@@ -105,7 +105,7 @@ struct DocumentRules {
 
     template <class Fresh, class Before>
     Outcome recover(Context<Fresh, Before>& ctx, const doc::Operation& op) const {
-        return std::visit([&](const auto& o) { return rule(ctx, op, o); }, op);
+        return doc::visit_operation([&](const auto& o) { return rule(ctx, op, o); }, op);
     }
 
 private:
