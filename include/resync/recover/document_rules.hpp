@@ -171,16 +171,18 @@ struct DocumentRules {
     }
 
 private:
+    /// The operation is kept as it is.
+    static Outcome kept() { return Outcome{OperationFate::recovered, {}, {}, {}, true}; }
     template <class C>
     static Outcome keep(C& ctx, const doc::Operation& op) {
         ctx.apply(op);
-        return Outcome{OperationFate::recovered, {}, {op}, {}};
+        return kept();
     }
     /// Keeps a field set or add-integer, applied to its object, already found.
     template <class C, class FieldOp>
-    static Outcome keep_on(C& ctx, doc::Object& obj, const doc::Operation& op, const FieldOp& o) {
+    static Outcome keep_on(C& ctx, doc::Object& obj, const FieldOp& o) {
         ctx.apply_to(obj, o);
-        return Outcome{OperationFate::recovered, {}, {op}, {}};
+        return kept();
     }
     static Outcome drop(std::string reason) { return Outcome{OperationFate::dropped, std::move(reason), {}, {}}; }
     static Outcome fail(errc code, std::string reason) {
@@ -227,7 +229,7 @@ private:
     }
 
     template <class C>
-    static Outcome rule(C& ctx, const doc::Operation& op, const doc::SetField& o) {
+    static Outcome rule(C& ctx, const doc::Operation&, const doc::SetField& o) {
         doc::Object* obj = ctx.object(o.collection, o.key);
         if (!obj) return missing_object(ctx, o.collection, "update");
         if (!doc::is_null(o.value))
@@ -237,7 +239,7 @@ private:
             if (it != obj->end())
                 if (const auto* server = std::get_if<doc::List>(&it->second)) return merge_list(ctx, o, *list, *server);
         }
-        return keep_on(ctx, *obj, op, o);
+        return keep_on(ctx, *obj, o);
     }
 
     /// A local set of a whole list onto a list the server has (another client made or changed it
@@ -271,14 +273,14 @@ private:
     }
 
     template <class C>
-    static Outcome rule(C& ctx, const doc::Operation& op, const doc::AddInteger& o) {
+    static Outcome rule(C& ctx, const doc::Operation&, const doc::AddInteger& o) {
         doc::Object* obj = ctx.object(o.collection, o.key);
         if (!obj) return missing_object(ctx, o.collection, "update");
         auto it = obj->find(o.field);
         if (it == obj->end() || !std::holds_alternative<std::int64_t>(it->second))
             return drop("add-integer applies only to a live integer; the field holds " +
                         std::string(it == obj->end() ? "null" : doc::type_name(it->second)));
-        return keep_on(ctx, *obj, op, o);
+        return keep_on(ctx, *obj, o);
     }
 
     /// The list a list operation targets in the scratch state: null when the object is gone; an

@@ -177,6 +177,7 @@ private:
                         make_error_code(errc::recovery_failed));
         if (r->failure) return fail(OperationOutcome{cs.client_version, i, r->fate, std::move(r->reason), {}}, r->failure);
         out_.outcomes.push_back(OperationOutcome{cs.client_version, i, r->fate, std::move(r->reason), {}});
+        if (r->keeps_operation) kept_.ops.push_back(cs.ops[i]);
         for (auto& op : r->emit) kept_.ops.push_back(std::move(op));
     }
 
@@ -216,7 +217,8 @@ struct Rebase {
     /// A recovery onto `fresh` that proceeds in slices (`step(max_operations)`).
     template <class S, class Fresh>
     auto task(const S& store, const Fresh& fresh, const ResetTrigger&) const {
-        return Task<S, ContextOf<S, Fresh>>(rules, store, [&](const auto* before) { return rules.context(fresh, before); });
+        auto make_context = [&](const auto* before) { return rules.context(fresh, before); };
+        return Task<S, ContextMadeBy<S, decltype(make_context)>>(rules, store, make_context);
     }
 
     template <class S, class Fresh>
@@ -229,9 +231,9 @@ struct Rebase {
 
     /// Whether `Rules` can recover onto store `S`'s decoded copy itself (it offers
     /// `context_in_place(snapshot&, const Before*)`, as `DocumentRules` does).
-    template <class S>
+    template <class S, class R = Rules>
     static constexpr bool recovers_in_place =
-        requires(const Rules& r, snapshot_of<S>& staged, decltype(std::declval<detail::BeforeView<S>>().get()) before) {
+        requires(const R& r, snapshot_of<S>& staged, decltype(std::declval<detail::BeforeView<S>>().get()) before) {
             r.context_in_place(staged, before);
         };
 
@@ -242,7 +244,8 @@ struct Rebase {
     template <class S>
         requires recovers_in_place<S>
     auto task_in_place(const S& store, snapshot_of<S>& staged, const ResetTrigger&) const {
-        return Task<S, InPlaceContextOf<S>>(rules, store, [&](const auto* before) { return rules.context_in_place(staged, before); });
+        auto make_context = [&](const auto* before) { return rules.context_in_place(staged, before); };
+        return Task<S, ContextMadeBy<S, decltype(make_context)>>(rules, store, make_context);
     }
 
     /// `task_in_place`, all at once.
@@ -256,12 +259,9 @@ struct Rebase {
     }
 
 private:
-    template <class S, class Fresh>
-    using ContextOf = decltype(std::declval<const Rules&>().context(
-        std::declval<const Fresh&>(), std::declval<detail::BeforeView<S>>().get()));
-    template <class S>
-    using InPlaceContextOf = decltype(std::declval<const Rules&>().context_in_place(
-        std::declval<snapshot_of<S>&>(), std::declval<detail::BeforeView<S>>().get()));
+    /// The context `make_context(before)` makes, for store `S`'s view of the before-state.
+    template <class S, class MakeContext>
+    using ContextMadeBy = decltype(std::declval<MakeContext&>()(std::declval<const detail::BeforeView<S>&>().get()));
 
     /// The task: it owns the view of the before-state the rules' context points into.
     template <class S, class Context>
