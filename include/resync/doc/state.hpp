@@ -162,8 +162,10 @@ inline Applied apply(State& state, const Operation& op, std::vector<Operation>* 
             auto it = c->second.find(o.key);
             if (it == c->second.end()) return Applied::no_object;
             if (undo) {
-                // Room first, so that no field is moved into the log unless all of them fit.
-                undo->reserve(undo->size() + it->second.size() + 1);
+                // Room first, so that no field is moved into the log unless all of them fit;
+                // grown geometrically, or a changeset of many erases moves its log on every one.
+                const std::size_t need = undo->size() + it->second.size() + 1;
+                if (need > undo->capacity()) undo->reserve(need > 2 * undo->capacity() ? need : 2 * undo->capacity());
                 // Reverted in reverse order: the create must come last in the vector.
                 for (auto& [field, value] : it->second)
                     undo->push_back(SetField{o.collection, o.key, field, std::move(value)});
