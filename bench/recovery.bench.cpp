@@ -1,12 +1,12 @@
 // Recovery (DESIGN §6): U unsynced local operations recovered onto a fresh copy of N objects -
-// `recover::Rebase<resync::recover::DocumentRules>{}.recover(...)` and the commit that installs the fresh state with the
-// recovered changes on top - vs. applying the same U operations directly, the way the store
+// `recover::Rebase<resync::recover::DocumentRules>{}.recover_in_place(...)` onto the decoded copy and the commit
+// that installs it, keeping the undo logs recovery recorded - vs. applying the same U operations directly, the way the store
 // applies local writes (apply with an undo log, and keep the operations as local history).
 //
 // Two sweeps show that the cost grows with U, not with N: U = 10^2 .. 10^5 at N = 10^6, and
 // N = 10^3 .. 10^6 at U = 10^3 (smaller in --short mode).
 //
-//   recovery/recover/N:<n>/U:<u>      Rebase<> recover + MemoryStore::commit_reset
+//   recovery/recover/N:<n>/U:<u>      Rebase<> recover_in_place + MemoryStore::commit_reset
 //   recovery/direct/N:<n>/U:<u>       baseline: doc::apply with undo log + recorded history
 //   recovery/apply_only/N:<n>/U:<u>   informative: doc::apply alone, nothing recorded
 //
@@ -102,10 +102,12 @@ void recover(benchmark::State& state) {
     const resync::recover::Rebase<resync::recover::DocumentRules> rebase;
 
     for (auto _ : state) {
-        auto out = rebase.recover(w.store, w.fresh, trigger, local);
+        // As the session recovers onto its decoded copy for a store that keeps the history so
+        // applied (cap::recovered_in_place): each operation applied once, the commit keeps it.
+        auto out = rebase.recover_in_place(w.store, w.fresh, trigger, local);
         if (!out || out->failure) return resync_bench::fail(state, "recovery failed");
         auto before = w.store.commit_reset(resync::ResetCommit<resync::doc::State, Operation>{
-            std::move(w.fresh), std::move(out->history), after, {}});
+            std::move(w.fresh), std::move(out->history), after, {}, std::move(out->undo)});
         if (!before) return resync_bench::fail(state, "the commit failed");
         w.fresh = std::move(*before);
     }

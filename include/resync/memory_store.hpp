@@ -51,7 +51,7 @@ public:
     using store_capabilities =
         capabilities<cap::unsynced_flag, cap::unsynced_pages, cap::acknowledged_history, cap::quarantine,
                      cap::live_view, cap::object_count, cap::diff_commit, cap::diff_commit_keeping_before,
-                     cap::diff_commit_leftover>;
+                     cap::diff_commit_leftover, cap::recovered_in_place>;
 
     /// A store whose new list elements are named after a random replica id.
     MemoryStore() : replica_id_(random_replica_id()) {}
@@ -219,9 +219,9 @@ public:
     doc::State export_snapshot() const { return state_; }
 
     /// The one atomic commit of a reset: the fresh state becomes the base, the given history is
-    /// applied on top as unsynced local changes, the sync state is replaced. Returns the old
-    /// state, moved aside rather than copied (and not freed here: the caller frees it when it
-    /// chooses - the session, a slice per poll).
+    /// applied on top as unsynced local changes (or, with `history_undo`, was applied by recovery
+    /// already), the sync state is replaced. Returns the old state, moved aside rather than copied
+    /// (and not freed here: the caller frees it when it chooses - the session, a slice per poll).
     Result<doc::State> commit_reset(ResetCommit<doc::State, doc::Operation>&& c) {
         auto staged = stage(std::move(c));
         std::swap(state_, staged.state);
@@ -389,10 +389,14 @@ private:
         // Room for the new quarantined operations now, so that adopting them cannot fail.
         quarantine_.reserve(quarantine_.size() + s.quarantine.size());
         s.history.reserve(c.history.size());
-        for (auto& cs : c.history) {
-            Entry e{std::move(cs), {}, false};
+        // Recovery may have applied the history onto the state already (cap::recovered_in_place):
+        // then its undo logs are kept, and nothing is applied twice.
+        const bool applied = !c.history_undo.empty() && c.history_undo.size() == c.history.size();
+        for (std::size_t i = 0; i < c.history.size(); ++i) {
+            Entry e{std::move(c.history[i]), {}, false};
             e.changeset.server_version = 0;
-            doc::apply(s.state, e.changeset.ops, &e.undo);
+            if (applied) e.undo = std::move(c.history_undo[i]);
+            else doc::apply(s.state, e.changeset.ops, &e.undo);
             s.next_version = std::max(s.next_version, e.changeset.client_version + 1);
             s.history.push_back(std::move(e));
         }

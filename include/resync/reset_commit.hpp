@@ -25,6 +25,11 @@ struct ResetCommit {
     SyncState sync_state;
     /// Operations recovery dropped, to add to the store's quarantine (stores that keep one).
     std::vector<QuarantinedOperation<Op>> quarantine{};
+    /// Only for a store that declares `cap::recovered_in_place`, and then only when recovery
+    /// applied `history` onto `state` already: one undo log per changeset of `history` (applied
+    /// in reverse, a log reverts its changeset), which the store keeps instead of applying the
+    /// history a second time. Empty otherwise: the store applies `history`.
+    std::vector<std::vector<Op>> history_undo{};
 };
 
 /// What a reset commits from a store's own staging (`cap::fresh_copy_staging`): everything

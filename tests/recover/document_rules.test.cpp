@@ -1,5 +1,6 @@
 // recover::DocumentRules (the table in recover/document_rules.hpp), driven the way the session
-// drives it: `recover::Rebase<resync::recover::DocumentRules>{}.recover(store, fresh, trigger, local)`, with a MemoryStore
+// drives it: `recover::Rebase<resync::recover::DocumentRules>{}.recover(store, fresh, trigger, local)` - and
+// `recover_in_place` onto a copy of the fresh copy, which must decide the same - with a MemoryStore
 // whose state() is the client's state before the reset and a hand-built fresh copy from the
 // server. Covers the cases of Realm's recovery catalogue that fit the document model (research
 // §9: modify existing, modify deleted, create existing, erase, add-int on a non-int, list edits
@@ -91,12 +92,41 @@ public:
             if (cs.client_version > synced_upto_) out.push_back(cs);
         return out;
     }
-    /// Runs the rules as the session does.
+    /// Runs the rules onto a copy they only read (a dry run, a store's staged view), and onto a
+    /// decoded copy they change (as the session does for a MemoryStore), and checks that both
+    /// decide the same, and that the copy recovered in place is the fresh copy with the recovered
+    /// changesets applied (or, when recovery fails, the fresh copy as it was), its undo logs
+    /// reverting it to the fresh copy.
     Recovered recover() const {
         resync::ResetTrigger trigger;
         trigger.reason = resync::ResetReason::server_rollback;
-        auto out = resync::recover::Rebase<resync::recover::DocumentRules>{}.recover(store, fresh, trigger, unsynced());
+        const resync::recover::Rebase<resync::recover::DocumentRules> rebase;
+        auto out = rebase.recover(store, fresh, trigger, unsynced());
         REQUIRE(out);
+        doc::State staged = fresh;
+        auto in_place = rebase.recover_in_place(store, staged, trigger, unsynced());
+        REQUIRE(in_place);
+        CHECK(in_place->failure.has_value() == out->failure.has_value());
+        CHECK(in_place->failure_code == out->failure_code);
+        REQUIRE(in_place->outcomes.size() == out->outcomes.size());
+        for (std::size_t i = 0; i < out->outcomes.size(); ++i) {
+            CHECK(in_place->outcomes[i].client_version == out->outcomes[i].client_version);
+            CHECK(in_place->outcomes[i].index == out->outcomes[i].index);
+            CHECK(in_place->outcomes[i].fate == out->outcomes[i].fate);
+            CHECK(in_place->outcomes[i].reason == out->outcomes[i].reason);
+        }
+        if (out->failure) {
+            CHECK(in_place->undo.empty());
+            CHECK(staged == fresh);
+        } else {
+            CHECK(in_place->history == out->history);
+            doc::State expected = fresh;
+            for (const auto& cs : out->history) doc::apply(expected, cs.ops);
+            CHECK(staged == expected);
+            REQUIRE(in_place->undo.size() == in_place->history.size());
+            for (auto log = in_place->undo.rbegin(); log != in_place->undo.rend(); ++log) doc::revert(staged, *log);
+            CHECK(staged == fresh);
+        }
         return std::move(*out);
     }
 

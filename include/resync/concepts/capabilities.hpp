@@ -48,6 +48,12 @@ struct diff_commit_leftover {};
 /// `std::string backup_directory() const`: where backup and staging files go when the
 /// application names no directory in `SessionOptions::backup_directory`.
 struct backup_directory {};
+/// The store's `commit_reset` (and `commit_reset_diff*`, when declared) takes a history that
+/// recovery already applied onto the fresh state: when `ResetCommit::history_undo` holds one undo
+/// log per changeset, it keeps those logs as the changesets' undo instead of applying the history
+/// again. Then the session's recovery applies each local operation once, onto the decoded copy.
+/// No member to check: it is a promise about the commit.
+struct recovered_in_place {};
 /// The store stages a fresh copy itself - in its own durable storage, surviving a restart - and
 /// decodes it there in slices, lets the recovery rules read it through a view, and commits from
 /// it, so a reset never holds the whole state in memory (a database store):

@@ -35,6 +35,11 @@ struct Recovered {
     /// falls back, and the report names this operation and why.
     std::optional<OperationOutcome> failure;
     std::error_code failure_code;
+    /// Set by a recovery onto the staged copy itself (`recover::Rebase::task_in_place`): it
+    /// applied `history` there already, and this is the undo log of each of its changesets (in
+    /// order; applied in reverse, a log reverts its changeset). Empty when the commit applies
+    /// `history` (a recovery onto a read-only copy).
+    std::vector<std::vector<Op>> undo;
 };
 
 /// What a discard policy's commit returns: the before-state it moved aside (a replacing commit

@@ -152,6 +152,11 @@ template <class S>
 concept commits_reset_diff_keeping_before =
     declares_capability<S, cap::diff_commit_keeping_before> && has_diff_commit_keeping_before<S>;
 
+/// Takes a history that recovery already applied onto the fresh state, with its undo logs
+/// (`ResetCommit::history_undo`), instead of applying it again.
+template <class S>
+concept takes_recovered_in_place = declares_capability<S, cap::recovered_in_place>;
+
 template <class S>
 concept has_diff_commit_leftover = requires(S& s, reset_commit_of<S>&& c) {
     { s.commit_reset_diff_leaving_leftover(std::move(c)) } -> std::same_as<Result<DiffCommitLeftover<snapshot_of<S>>>>;

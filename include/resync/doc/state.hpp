@@ -125,6 +125,35 @@ inline std::size_t position_after(const List& list, const std::optional<ElementI
 }
 } // namespace detail
 
+/// Applies a field set to `obj`, the object it targets (already found: recovery looks an
+/// object up once to decide and to apply). When `undo` is given, appends the operation that
+/// reverts it (before the change, so a change is never made without its undo).
+inline Applied apply_to_object(Object& obj, const SetField& o, std::vector<Operation>* undo = nullptr) {
+    auto it = obj.find(o.field);
+    // The old value is copied only for the undo log (not when integrating).
+    if (undo) undo->push_back(SetField{o.collection, o.key, o.field, it == obj.end() ? Value{Null{}} : it->second});
+    if (is_null(o.value)) {
+        if (it != obj.end()) obj.erase(it);
+    } else if (it == obj.end()) {
+        obj.emplace(o.field, o.value);
+    } else {
+        it->second = o.value;
+    }
+    return Applied::yes;
+}
+
+/// Applies an add-integer to `obj`, the object it targets (see the set's overload).
+inline Applied apply_to_object(Object& obj, const AddInteger& o, std::vector<Operation>* undo = nullptr) {
+    auto it = obj.find(o.field);
+    if (it == obj.end() || !std::holds_alternative<std::int64_t>(it->second)) return Applied::not_an_integer;
+    if (undo)
+        undo->push_back(AddInteger{o.collection, o.key, o.field, static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(o.delta))});
+    auto& v = std::get<std::int64_t>(it->second);
+    // Wrapping addition: defined behaviour, and additions commute on every replica.
+    v = static_cast<std::int64_t>(static_cast<std::uint64_t>(v) + static_cast<std::uint64_t>(o.delta));
+    return Applied::yes;
+}
+
 /// Applies `op` to `state` with the model's deterministic semantics. When `undo` is given,
 /// appends the operations that revert the change; apply `undo` in reverse order to revert.
 RESYNC_FUNC Applied apply(State& state, const Operation& op, std::vector<Operation>* undo = nullptr)
@@ -168,34 +197,11 @@ RESYNC_FUNC Applied apply(State& state, const Operation& op, std::vector<Operati
         }
         Applied operator()(const SetField& o) const {
             Object* obj = state.find(o.collection, o.key);
-            if (!obj) return Applied::no_object;
-            auto it = obj->find(o.field);
-            // The old value is copied only for the undo log (not when integrating or recovering).
-            if (undo) undo->push_back(SetField{o.collection, o.key, o.field, it == obj->end() ? Value{Null{}} : it->second});
-            if (is_null(o.value)) {
-                if (it != obj->end()) obj->erase(it);
-            } else if (it == obj->end()) {
-                obj->emplace(o.field, o.value);
-            } else {
-                it->second = o.value;
-            }
-            return Applied::yes;
+            return obj ? apply_to_object(*obj, o, undo) : Applied::no_object;
         }
         Applied operator()(const AddInteger& o) const {
             Object* obj = state.find(o.collection, o.key);
-            if (!obj) return Applied::no_object;
-            auto it = obj->find(o.field);
-            if (it == obj->end() || !std::holds_alternative<std::int64_t>(it->second))
-                return Applied::not_an_integer;
-            if (undo)
-                undo->push_back(AddInteger{o.collection, o.key, o.field,
-                                           static_cast<std::int64_t>(
-                                               0 - static_cast<std::uint64_t>(o.delta))});
-            auto& v = std::get<std::int64_t>(it->second);
-            // Wrapping addition: defined behaviour, and additions commute on every replica.
-            v = static_cast<std::int64_t>(static_cast<std::uint64_t>(v) +
-                                          static_cast<std::uint64_t>(o.delta));
-            return Applied::yes;
+            return obj ? apply_to_object(*obj, o, undo) : Applied::no_object;
         }
 
         /// The list a list operation targets, or the reason there is none. A null field becomes

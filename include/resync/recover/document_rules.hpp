@@ -17,6 +17,12 @@
 /// The rules read the fresh copy and the before-state through lookups (`find(collection, key)`,
 /// `has_collection(name)`, `collection_size(name)`): a `doc::State`, or a store's view of its
 /// staged copy or live data, so a recovery never needs a whole state in memory.
+///
+/// Two contexts run the same rules. `context_in_place` recovers onto the decoded copy itself: each
+/// kept operation is applied once, there, with an undo log per changeset - what the commit keeps
+/// (`cap::recovered_in_place`) instead of applying the history again. `context` recovers onto a
+/// copy it may not change (a store's staged view, a dry run): the objects touched are copied into
+/// a scratch state, and the commit applies the history.
 
 #include <resync/doc/operation.hpp>
 #include <resync/doc/state.hpp>
@@ -54,9 +60,10 @@ struct DocumentRules {
     using snapshot_type = doc::State;
     using Outcome = RuleOutcome<doc::Operation>;
 
-    /// Scratch space of one recovery: the objects touched so far, copied from the fresh copy on
-    /// first touch, so a recovery costs what the local operations touch, not the store's size.
-    /// `Fresh` and `Before` are lookup views (a `doc::State`, or a store's view of its data).
+    /// The context of a recovery onto a copy it must not change: the objects touched so far,
+    /// copied from the fresh copy on first touch into a scratch state, so a recovery costs what
+    /// the local operations touch, not the store's size. `Fresh` and `Before` are lookup views (a
+    /// `doc::State`, or a store's view of its data).
     template <class Fresh, class Before>
     class Context {
     public:
@@ -72,10 +79,16 @@ struct DocumentRules {
             touch(doc::collection_of(op), doc::key_of(op));
             return doc::apply(scratch_, op);
         }
+        /// Applies a field set or add-integer to `obj`, which `object()` returned.
+        template <class FieldOp>
+        doc::Applied apply_to(doc::Object& obj, const FieldOp& op) {
+            return doc::apply_to_object(obj, op);
+        }
         const Fresh& fresh() const noexcept { return fresh_; }
-        /// Whether a create replayed by this recovery made the collection (absent from the fresh copy).
-        bool recreated(const std::string& collection) const {
-            return !fresh_.has_collection(collection) && scratch_.has_collection(collection);
+        /// Whether the collection is there as recovery sees it: in the fresh copy, or made by a
+        /// create this recovery replayed.
+        bool has_collection(const std::string& collection) const {
+            return fresh_.has_collection(collection) || scratch_.has_collection(collection);
         }
         /// The client's state before the reset, or null when the store offers no view of it.
         const Before* before() const noexcept { return before_; }
@@ -97,22 +110,79 @@ struct DocumentRules {
         std::map<std::string, Keys, std::less<>> touched_; ///< by collection: the keys touched so far
     };
 
-    /// The scratch space of one recovery onto `fresh`, with `before` the client's state (or null).
+    /// The context of a recovery onto the decoded copy itself: each kept operation is applied
+    /// there once, its undo recorded, so the commit keeps the result instead of applying it again.
+    template <class Before>
+    class StagedContext {
+    public:
+        StagedContext(doc::State& staged, const Before* before) : staged_(staged), before_(before) {}
+
+        /// The object as recovery sees it now (fresh copy plus what recovery applied), or null.
+        doc::Object* object(const std::string& collection, const std::string& key) {
+            return staged_.find(collection, key);
+        }
+        /// Applies an operation to the staged copy, recording its undo.
+        doc::Applied apply(const doc::Operation& op) { return doc::apply(staged_, op, &undo_); }
+        /// Applies a field set or add-integer to `obj`, which `object()` returned, recording its
+        /// undo: the object is not looked up again.
+        template <class FieldOp>
+        doc::Applied apply_to(doc::Object& obj, const FieldOp& op) {
+            return doc::apply_to_object(obj, op, &undo_);
+        }
+        /// Whether the collection is there as recovery sees it (from the server, or made by a
+        /// create this recovery replayed).
+        bool has_collection(const std::string& collection) const { return staged_.has_collection(collection); }
+        /// The client's state before the reset, or null when the store offers no view of it.
+        const Before* before() const noexcept { return before_; }
+
+        /// Room in the undo log for about `operations` more operations.
+        void reserve_undo(std::size_t operations) { undo_.reserve(undo_.size() + operations); }
+        /// The undo log of everything applied since the last call, handed over.
+        std::vector<doc::Operation> take_undo() { return std::exchange(undo_, {}); }
+        /// Reverts what one log taken from `take_undo` records (newer logs first), emptying it.
+        void revert(std::vector<doc::Operation>& undo) { doc::revert(staged_, undo); }
+
+    private:
+        doc::State& staged_;
+        const Before* before_;
+        std::vector<doc::Operation> undo_;
+    };
+
+    /// The context of one recovery onto `fresh`, which it does not change, with `before` the
+    /// client's state (or null).
     template <class Fresh, class Before>
     Context<Fresh, Before> context(const Fresh& fresh, const Before* before) const {
         return Context<Fresh, Before>(fresh, before);
+    }
+    /// The context of one recovery onto `staged`, the decoded copy the commit will install, with
+    /// `before` the client's state (or null).
+    template <class Before>
+    StagedContext<Before> context_in_place(doc::State& staged, const Before* before) const {
+        return StagedContext<Before>(staged, before);
     }
 
     template <class Fresh, class Before>
     Outcome recover(Context<Fresh, Before>& ctx, const doc::Operation& op) const {
         return doc::visit_operation([&](const auto& o) { return rule(ctx, op, o); }, op);
     }
+    template <class Before>
+    Outcome recover(StagedContext<Before>& ctx, const doc::Operation& op) const {
+        return std::visit([&](const auto& o) { return rule(ctx, op, o); }, op);
+    }
 
 private:
+    /// The operation is kept as it is.
+    static Outcome kept() { return Outcome{OperationFate::recovered, {}, {}, {}, true}; }
     template <class C>
     static Outcome keep(C& ctx, const doc::Operation& op) {
         ctx.apply(op);
-        return Outcome{OperationFate::recovered, {}, {op}, {}};
+        return kept();
+    }
+    /// Keeps a field set or add-integer, applied to its object, already found.
+    template <class C, class FieldOp>
+    static Outcome keep_on(C& ctx, doc::Object& obj, const FieldOp& o) {
+        ctx.apply_to(obj, o);
+        return kept();
     }
     static Outcome drop(std::string reason) { return Outcome{OperationFate::dropped, std::move(reason), {}, {}}; }
     static Outcome fail(errc code, std::string reason) {
@@ -124,8 +194,7 @@ private:
     /// create, e.g. in a collection made offline) is not one the server removed.
     template <class C>
     static std::optional<Outcome> collection_gone(const C& ctx, const std::string& collection) {
-        if (ctx.fresh().has_collection(collection)) return std::nullopt;
-        if (ctx.recreated(collection)) return std::nullopt;
+        if (ctx.has_collection(collection)) return std::nullopt;
         if (!ctx.before() || ctx.before()->collection_size(collection) == 0) return std::nullopt;
         return fail(errc::schema_mismatch, "the server no longer has the collection '" + collection + "'");
     }
@@ -150,11 +219,19 @@ private:
         return keep(ctx, op);
     }
 
+    /// Why an update of an object recovery does not see is not applied: the server no longer has
+    /// its collection (a failure), or erased the object. (Only asked when the object is missing:
+    /// an object that is there has its collection.)
     template <class C>
-    static Outcome rule(C& ctx, const doc::Operation& op, const doc::SetField& o) {
-        if (auto gone = collection_gone(ctx, o.collection)) return *gone;
+    static Outcome missing_object(const C& ctx, const std::string& collection, const char* what) {
+        if (auto gone = collection_gone(ctx, collection)) return *gone;
+        return drop(std::string("the server erased the object; its erase wins over a local ") + what);
+    }
+
+    template <class C>
+    static Outcome rule(C& ctx, const doc::Operation&, const doc::SetField& o) {
         doc::Object* obj = ctx.object(o.collection, o.key);
-        if (!obj) return drop("the server erased the object; its erase wins over a local update");
+        if (!obj) return missing_object(ctx, o.collection, "update");
         if (!doc::is_null(o.value))
             if (auto changed = type_changed(*obj, o.field, o.value.index(), doc::type_name(o.value))) return *changed;
         if (const auto* list = std::get_if<doc::List>(&o.value)) {
@@ -162,7 +239,7 @@ private:
             if (it != obj->end())
                 if (const auto* server = std::get_if<doc::List>(&it->second)) return merge_list(ctx, o, *list, *server);
         }
-        return keep(ctx, op);
+        return keep_on(ctx, *obj, o);
     }
 
     /// A local set of a whole list onto a list the server has (another client made or changed it
@@ -196,15 +273,14 @@ private:
     }
 
     template <class C>
-    static Outcome rule(C& ctx, const doc::Operation& op, const doc::AddInteger& o) {
-        if (auto gone = collection_gone(ctx, o.collection)) return *gone;
+    static Outcome rule(C& ctx, const doc::Operation&, const doc::AddInteger& o) {
         doc::Object* obj = ctx.object(o.collection, o.key);
-        if (!obj) return drop("the server erased the object; its erase wins over a local update");
+        if (!obj) return missing_object(ctx, o.collection, "update");
         auto it = obj->find(o.field);
         if (it == obj->end() || !std::holds_alternative<std::int64_t>(it->second))
             return drop("add-integer applies only to a live integer; the field holds " +
                         std::string(it == obj->end() ? "null" : doc::type_name(it->second)));
-        return keep(ctx, op);
+        return keep_on(ctx, *obj, o);
     }
 
     /// The list a list operation targets in the scratch state: null when the object is gone; an
@@ -212,9 +288,8 @@ private:
     template <class C>
     static std::pair<doc::List*, std::optional<Outcome>> list_for(C& ctx, const std::string& collection,
                                                                  const std::string& key, const std::string& field) {
-        if (auto gone = collection_gone(ctx, collection)) return {nullptr, gone};
         doc::Object* obj = ctx.object(collection, key);
-        if (!obj) return {nullptr, drop("the server erased the object; its erase wins over a local list edit")};
+        if (!obj) return {nullptr, missing_object(ctx, collection, "list edit")};
         if (auto changed = type_changed(*obj, field, doc::Value(doc::List{}).index(), "a list")) return {nullptr, changed};
         auto it = obj->find(field);
         if (it == obj->end()) return {nullptr, std::nullopt};

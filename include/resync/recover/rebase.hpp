@@ -54,8 +54,17 @@ private:
     typename HeldOf<store_requirements::offers_live_view<S>>::type view_{};
 };
 
+/// Whether a rules' context applies onto the staged copy itself, keeping undo logs (a context
+/// from `context_in_place`): then the recovered history is applied already.
+template <class Context>
+concept applies_in_place = requires(Context& c, decltype(std::declval<Context&>().take_undo())& log) {
+    c.revert(log);
+};
+
 /// One recovery in progress: the changesets added so far, recovered one operation at a time
 /// under `Rules`, each changeset keeping its client version, every operation accounted for.
+/// With a context that applies in place, each changeset kept also keeps its undo log, and a
+/// recovery that fails reverts everything it applied (the fallback commits the copy as fetched).
 template <class Rules, class Op, class Context>
 class RebaseTask {
 public:
@@ -70,14 +79,10 @@ public:
     bool step(std::size_t max_operations) {
         for (std::size_t n = 0; n < max_operations && !out_.failure && changeset_ < pending_.size(); ++n) {
             const auto& cs = pending_[changeset_];
-            if (index_ == 0) {
-                kept_ = LocalChangeset<Op>{};
-                kept_.client_version = cs.client_version;
-                kept_.ops.reserve(cs.ops.size());
-            }
+            if (index_ == 0) begin(cs);
             if (index_ < cs.ops.size()) recover_one(cs, index_++);
-            if (index_ >= cs.ops.size()) {
-                if (!kept_.ops.empty()) out_.history.push_back(std::move(kept_));
+            if (index_ >= cs.ops.size() && !out_.failure) {
+                end();
                 ++changeset_;
                 index_ = 0;
             }
@@ -85,13 +90,70 @@ public:
         return out_.failure || changeset_ == pending_.size();
     }
 
+    /// Recovers `local` at once, read where it is (nothing is copied but what is kept). Only on a
+    /// task nothing was added to.
+    void recover_all(const std::vector<LocalChangeset<Op>>& local) {
+        std::size_t operations = 0;
+        for (const auto& cs : local) operations += cs.ops.size();
+        out_.outcomes.reserve(operations);
+        out_.history.reserve(local.size());
+        if constexpr (applies_in_place<Context>) out_.undo.reserve(local.size());
+        for (const auto& cs : local) {
+            begin(cs);
+            for (std::size_t i = 0; i < cs.ops.size() && !out_.failure; ++i) recover_one(cs, i);
+            if (out_.failure) return;
+            end();
+        }
+    }
+
     /// Operations accounted for so far, and in all.
     std::size_t done() const noexcept { return out_.outcomes.size(); }
+
+    /// Reverts everything this recovery applied onto the staged copy (a recovery given up after
+    /// its policy threw). Nothing to do for a recovery onto a scratch state.
+    void revert() {
+        if constexpr (applies_in_place<Context>) {
+            auto current = ctx_.take_undo();
+            ctx_.revert(current);
+            for (auto it = out_.undo.rbegin(); it != out_.undo.rend(); ++it) ctx_.revert(*it);
+            out_.undo.clear();
+            out_.history.clear();
+        }
+    }
 
     /// The result, once `step` returned true.
     Recovered<Op> take() { return std::move(out_); }
 
 private:
+    void begin(const LocalChangeset<Op>& cs) {
+        kept_ = LocalChangeset<Op>{};
+        kept_.client_version = cs.client_version;
+        kept_.ops.reserve(cs.ops.size());
+        if constexpr (requires { ctx_.reserve_undo(cs.ops.size()); }) ctx_.reserve_undo(cs.ops.size());
+    }
+
+    /// The changeset is recovered: what it keeps joins the history (with its undo log).
+    void end() {
+        if constexpr (applies_in_place<Context>) {
+            auto undo = ctx_.take_undo();
+            if (kept_.ops.empty()) {
+                // A rule applied something it did not keep: the staged copy holds only the history.
+                ctx_.revert(undo);
+                return;
+            }
+            out_.undo.push_back(std::move(undo));
+        }
+        if (!kept_.ops.empty()) out_.history.push_back(std::move(kept_));
+    }
+
+    /// Recovery failed at an operation: the staged copy goes back to the copy as fetched.
+    void fail(OperationOutcome outcome, std::error_code code) {
+        out_.failure = outcome;
+        out_.failure_code = code;
+        out_.outcomes.push_back(std::move(outcome));
+        revert();
+    }
+
     void recover_one(const LocalChangeset<Op>& cs, std::size_t i) {
         // A rule that throws (a user's rule set) fails recovery at this operation, so the report
         // can name it and say why, instead of a bare "recovery failed".
@@ -110,21 +172,12 @@ private:
             return rules_.recover(ctx_, cs.ops[i]);
 #endif
         }();
-        if (!r) {
-            OperationOutcome outcome{cs.client_version, i, OperationFate::dropped, "the recovery rule threw: " + thrown, {}};
-            out_.failure = outcome;
-            out_.failure_code = make_error_code(errc::recovery_failed);
-            out_.outcomes.push_back(std::move(outcome));
-            return;
-        }
-        OperationOutcome outcome{cs.client_version, i, r->fate, std::move(r->reason), {}};
-        if (r->failure) {
-            out_.failure = outcome;
-            out_.failure_code = r->failure;
-            out_.outcomes.push_back(std::move(outcome));
-            return;
-        }
-        out_.outcomes.push_back(std::move(outcome));
+        if (!r)
+            return fail(OperationOutcome{cs.client_version, i, OperationFate::dropped, "the recovery rule threw: " + thrown, {}},
+                        make_error_code(errc::recovery_failed));
+        if (r->failure) return fail(OperationOutcome{cs.client_version, i, r->fate, std::move(r->reason), {}}, r->failure);
+        out_.outcomes.push_back(OperationOutcome{cs.client_version, i, r->fate, std::move(r->reason), {}});
+        if (r->keeps_operation) kept_.ops.push_back(cs.ops[i]);
         for (auto& op : r->emit) kept_.ops.push_back(std::move(op));
     }
 
@@ -164,40 +217,71 @@ struct Rebase {
     /// A recovery onto `fresh` that proceeds in slices (`step(max_operations)`).
     template <class S, class Fresh>
     auto task(const S& store, const Fresh& fresh, const ResetTrigger&) const {
-        return Task<S, Fresh>(rules, store, fresh);
+        auto make_context = [&](const auto* before) { return rules.context(fresh, before); };
+        return Task<S, ContextMadeBy<S, decltype(make_context)>>(rules, store, make_context);
     }
 
     template <class S, class Fresh>
     Result<Recovered<operation_of<S>>> recover(const S& store, const Fresh& fresh, const ResetTrigger& trigger,
                                               const std::vector<LocalChangeset<operation_of<S>>>& local) const {
         auto t = task(store, fresh, trigger);
-        for (const auto& cs : local) t.add(cs);
-        t.step(static_cast<std::size_t>(-1));
+        t.recover_all(local);
+        return t.take();
+    }
+
+    /// Whether `Rules` can recover onto store `S`'s decoded copy itself (it offers
+    /// `context_in_place(snapshot&, const Before*)`, as `DocumentRules` does).
+    template <class S, class R = Rules>
+    static constexpr bool recovers_in_place =
+        requires(const R& r, snapshot_of<S>& staged, decltype(std::declval<detail::BeforeView<S>>().get()) before) {
+            r.context_in_place(staged, before);
+        };
+
+    /// A recovery onto `staged`, the decoded copy the commit installs, in slices: each kept
+    /// operation is applied there once, and `Recovered::undo` holds each kept changeset's undo
+    /// log (what a store with `cap::recovered_in_place` keeps instead of applying the history
+    /// again). A recovery that fails leaves `staged` as it was.
+    template <class S>
+        requires recovers_in_place<S>
+    auto task_in_place(const S& store, snapshot_of<S>& staged, const ResetTrigger&) const {
+        auto make_context = [&](const auto* before) { return rules.context_in_place(staged, before); };
+        return Task<S, ContextMadeBy<S, decltype(make_context)>>(rules, store, make_context);
+    }
+
+    /// `task_in_place`, all at once.
+    template <class S>
+        requires recovers_in_place<S>
+    Result<Recovered<operation_of<S>>> recover_in_place(const S& store, snapshot_of<S>& staged, const ResetTrigger& trigger,
+                                                       const std::vector<LocalChangeset<operation_of<S>>>& local) const {
+        auto t = task_in_place(store, staged, trigger);
+        t.recover_all(local);
         return t.take();
     }
 
 private:
-    template <class S, class Fresh>
-    using ContextOf = decltype(std::declval<const Rules&>().context(
-        std::declval<const Fresh&>(), std::declval<detail::BeforeView<S>>().get()));
+    /// The context `make_context(before)` makes, for store `S`'s view of the before-state.
+    template <class S, class MakeContext>
+    using ContextMadeBy = decltype(std::declval<MakeContext&>()(std::declval<const detail::BeforeView<S>&>().get()));
 
     /// The task: it owns the view of the before-state the rules' context points into.
-    template <class S, class Fresh>
+    template <class S, class Context>
     class Task {
     public:
-        Task(const Rules& rules, const S& store, const Fresh& fresh)
-            : before_(std::make_unique<detail::BeforeView<S>>(store)),
-              inner_(rules, rules.context(fresh, before_->get())) {}
+        template <class MakeContext>
+        Task(const Rules& rules, const S& store, MakeContext&& make_context)
+            : before_(std::make_unique<detail::BeforeView<S>>(store)), inner_(rules, make_context(before_->get())) {}
         void add(const LocalChangeset<operation_of<S>>& cs) { inner_.add(cs); }
         void add(LocalChangeset<operation_of<S>>&& cs) { inner_.add(std::move(cs)); }
         bool step(std::size_t max_operations) { return inner_.step(max_operations); }
+        void recover_all(const std::vector<LocalChangeset<operation_of<S>>>& local) { inner_.recover_all(local); }
         std::size_t done() const noexcept { return inner_.done(); }
+        void revert() { inner_.revert(); }
         Recovered<operation_of<S>> take() { return inner_.take(); }
 
     private:
         // On the heap, so moving the task does not move the view out from under the context.
         std::unique_ptr<detail::BeforeView<S>> before_;
-        detail::RebaseTask<Rules, operation_of<S>, ContextOf<S, Fresh>> inner_;
+        detail::RebaseTask<Rules, operation_of<S>, Context> inner_;
     };
 };
 

@@ -17,6 +17,9 @@ struct RuleOutcome {
     std::string reason;     ///< why, for anything but `recovered`
     std::vector<Op> emit;   ///< what is kept: the operation, a transformed one, or nothing
     std::error_code failure;///< set when recovery as a whole must fail (the reset falls back)
+    /// Set (with `emit` empty) when what is kept is the operation itself, as given: the recovery
+    /// copies it into the kept changeset directly, with no vector built for it (the common case).
+    bool keeps_operation = false;
 };
 
 } // namespace resync::recover

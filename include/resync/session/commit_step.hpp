@@ -203,7 +203,7 @@ std::optional<StepFailure> commit_step(Core<S, T, P>& c, bool& committed) {
     constexpr bool commit_keeps_before = !stages && discard_requirements::commits_keeping_before<D, S>;
     if constexpr (keeps_before && !commit_keeps_before) before_copy = c.store.export_snapshot();
     r.report.objects_before = c.object_count();
-    auto history = c.policy.replay().prepare(std::move(r.recovered->history));
+    auto prepared = prepare_history(c);
     const auto& copy = *r.record.copy;
     SyncState next_sync;
     next_sync.client_ident = copy.new_ident;
@@ -223,11 +223,11 @@ std::optional<StepFailure> commit_step(Core<S, T, P>& c, bool& committed) {
                 if constexpr (stages) {
                     // From the store's staging, in one store transaction: the copy never comes
                     // into memory.
-                    StagedResetCommit<Op> commit{std::move(history), std::move(next_sync), std::move(quarantine)};
+                    StagedResetCommit<Op> commit{std::move(prepared.history), std::move(next_sync), std::move(quarantine)};
                     return c.policy.discard().commit_staged(c.store, std::move(commit));
                 } else {
-                    reset_commit_of<S> commit{std::move(*r.fresh), std::move(history), std::move(next_sync),
-                                              std::move(quarantine)};
+                    reset_commit_of<S> commit{std::move(*r.fresh), std::move(prepared.history), std::move(next_sync),
+                                              std::move(quarantine), std::move(prepared.undo)};
                     if constexpr (keeps_before && commit_keeps_before)
                         return c.policy.discard().commit_keeping_before(c.store, std::move(commit));
                     else

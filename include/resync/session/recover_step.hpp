@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -240,6 +241,9 @@ std::optional<StepFailure> finish_recovery(Core<S, T, P>& c) {
         c.end_phase(ResetPhase::recover);
         return std::nullopt;
     }
+    // What a recovery in place applied is reverted (a failed one reverted itself): the fallback
+    // commits the copy as fetched.
+    if (r.recovery_threw) r.recovery.revert();
     const std::error_code ec = result ? (result->failure_code ? result->failure_code : make_error_code(errc::recovery_failed))
                                       : result.error();
     r.report.detail = recovery_failure_words(c, result);
@@ -262,6 +266,49 @@ std::optional<StepFailure> finish_recovery(Core<S, T, P>& c) {
                     c.outcome(cs, i, OperationFate::lost_on_server, "acknowledged, then lost by the server; recovery failed"));
     discard_all(c);
     return std::nullopt;
+}
+
+/// The recovered history as the replay policy prepares it for upload, with, after a recovery in
+/// place, the undo logs the commit keeps for it (`ResetCommit::history_undo`): one per changeset
+/// when the policy kept the changesets, all in one when it made one changeset of them (as
+/// `replay::Squash` does: the same net effect, so the logs in order revert it). A policy that
+/// reshapes them otherwise gets the copy reverted and no logs: the commit applies the history.
+template <class Op>
+struct PreparedHistory {
+    std::vector<LocalChangeset<Op>> history;
+    std::vector<std::vector<Op>> undo; ///< empty: the commit applies `history`
+};
+template <class S, class T, class P>
+PreparedHistory<operation_of<S>> prepare_history(Core<S, T, P>& c) {
+    using Op = operation_of<S>;
+    auto& r = *c.run;
+    PreparedHistory<Op> out;
+    std::vector<std::vector<Op>> undo = std::move(r.recovered->undo);
+    std::vector<ClientVersion> recovered;
+    if (!undo.empty()) {
+        recovered.reserve(r.recovered->history.size());
+        for (const auto& cs : r.recovered->history) recovered.push_back(cs.client_version);
+    }
+    out.history = c.policy.replay().prepare(std::move(r.recovered->history));
+    if constexpr (RecoveryRun<P, S, fresh_of<S>>::in_place) {
+        if (undo.empty()) return out;
+        const bool same_changesets =
+            out.history.size() == recovered.size() &&
+            std::equal(out.history.begin(), out.history.end(), recovered.begin(),
+                       [](const LocalChangeset<Op>& cs, ClientVersion v) { return cs.client_version == v; });
+        if (same_changesets) {
+            out.undo = std::move(undo);
+        } else if (out.history.size() == 1) {
+            out.undo.emplace_back();
+            for (auto& log : undo)
+                out.undo.back().insert(out.undo.back().end(), std::make_move_iterator(log.begin()),
+                                       std::make_move_iterator(log.end()));
+        } else {
+            for (auto log = undo.rbegin(); log != undo.rend(); ++log)
+                for (auto op = log->rbegin(); op != log->rend(); ++op) model_of<S>::apply(*r.fresh, *op);
+        }
+    }
+    return out;
 }
 
 } // namespace resync::session

@@ -3,6 +3,9 @@
 /// `session::RecoveryRun<P, S, Fresh>`: one recovery as the session drives it, in slices when the
 /// recovery policy offers a task (`recover::Rebase` does), else in one step. `Fresh` is what the
 /// rules read as the fresh copy: the decoded snapshot, or a store's view of its staged copy.
+/// When the store keeps a history recovery applied already (`cap::recovered_in_place`) and the
+/// policy can recover onto the decoded snapshot itself (`task_in_place`), it does: each local
+/// operation is applied once, there, and the commit keeps the result.
 
 #include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
@@ -24,20 +27,26 @@ class RecoveryRun {
     using Op = operation_of<S>;
 
 public:
+    /// Whether the policy recovers onto the decoded copy itself, for a store that keeps the
+    /// history so applied: `Recovered::undo` is then set, and the commit passes it on.
+    static constexpr bool in_place =
+        store_requirements::takes_recovered_in_place<S> && std::is_same_v<Fresh, snapshot_of<S>> &&
+        requires(const R& r, const S& s, Fresh& f, const ResetTrigger& t) { r.task_in_place(s, f, t); };
     /// Whether the policy recovers in slices.
-    static constexpr bool sliced = requires(const R& r, const S& s, const Fresh& f, const ResetTrigger& t) {
+    static constexpr bool sliced = in_place || requires(const R& r, const S& s, const Fresh& f, const ResetTrigger& t) {
         r.task(s, f, t);
     };
 
-    /// Starts a recovery onto `fresh` (which must outlive it).
-    void start(const R& policy, const S& store, const Fresh& fresh, const ResetTrigger& trigger) {
+    /// Starts a recovery onto `fresh` (which must outlive it; a recovery in place changes it).
+    void start(const R& policy, const S& store, Fresh& fresh, const ResetTrigger& trigger) {
         policy_ = &policy;
         store_ = &store;
         fresh_ = &fresh;
         trigger_ = trigger;
         local_.clear();
         added_ = 0;
-        if constexpr (sliced) task_.emplace(policy.task(store, fresh, trigger));
+        if constexpr (in_place) task_.emplace(policy.task_in_place(store, fresh, trigger));
+        else if constexpr (sliced) task_.emplace(policy.task(store, std::as_const(fresh), trigger));
     }
 
     /// Adds changesets to recover, after those added before.
@@ -66,6 +75,12 @@ public:
     }
     std::size_t total() const noexcept { return added_; }
 
+    /// Gives up a recovery whose policy threw: what it applied onto the copy is reverted, so a
+    /// fallback commits the copy as fetched.
+    void revert() {
+        if constexpr (in_place) task_->revert();
+    }
+
     /// The result, once `step` returned true.
     Result<Recovered<Op>> take() {
         if constexpr (sliced) return task_->take();
@@ -73,14 +88,21 @@ public:
     }
 
 private:
-    template <bool, class = void>
+    // Looked at only for the kind of recovery the policy offers (a lazy choice: `task` or
+    // `task_in_place` may not exist).
+    template <bool, bool, class = void>
     struct TaskOf {
         struct type {};
     };
     template <class Void>
-    struct TaskOf<true, Void> {
+    struct TaskOf<true, false, Void> {
         using type = decltype(std::declval<const R&>().task(std::declval<const S&>(), std::declval<const Fresh&>(),
                                                             std::declval<const ResetTrigger&>()));
+    };
+    template <bool Sliced, class Void>
+    struct TaskOf<Sliced, true, Void> {
+        using type = decltype(std::declval<const R&>().task_in_place(std::declval<const S&>(), std::declval<Fresh&>(),
+                                                                     std::declval<const ResetTrigger&>()));
     };
 
     const R* policy_ = nullptr;
@@ -89,7 +111,7 @@ private:
     ResetTrigger trigger_;
     std::vector<LocalChangeset<Op>> local_;
     std::size_t added_ = 0;
-    std::optional<typename TaskOf<sliced>::type> task_;
+    std::optional<typename TaskOf<sliced, in_place>::type> task_;
     std::optional<Result<Recovered<Op>>> result_;
 };
 

@@ -69,6 +69,7 @@ LawOutcome<typename M::operation_type> run_rules(const Rules& rules, const typen
                 out.failed = true;
                 return out;
             }
+            if (r.keeps_operation) r.emit.insert(r.emit.begin(), cs.ops[i]);
             if (r.fate == OperationFate::recovered && !(r.emit.size() == 1 && r.emit.front() == cs.ops[i])) {
                 auto probe = now;
                 M::apply(probe, cs.ops[i]);
