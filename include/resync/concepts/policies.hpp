@@ -51,7 +51,9 @@ template <class Snapshot>
 struct DiscardOutcome {
     std::optional<Snapshot> before;
     std::optional<DiffStats> diff;
-    std::optional<Snapshot> leftover;
+    /// Defaulted, so that a policy written before it existed (`DiscardOutcome{before, diff}`)
+    /// still compiles warning-free.
+    std::optional<Snapshot> leftover = std::nullopt;
 };
 
 /// What the session tells a backup policy: where backup files go when the policy names no
