@@ -432,6 +432,17 @@ private:
         }
     }
 
+    // A fresh object meets its live twin: the live one takes the fresh value when they differ
+    // (the old value is left on the fresh side), counted as updated or unchanged.
+    static void take_if_changed(doc::Object& live, doc::Object& fresh, DiffStats& stats) noexcept {
+        if (live != fresh) {
+            std::swap(live, fresh);
+            ++stats.updated;
+        } else {
+            ++stats.unchanged;
+        }
+    }
+
     // Makes the live state equal to `fresh` with one lookup per fresh object, by moving map nodes
     // into each collection's next table (prepared by `make_room_for_moves`): an object in both
     // states moves its live node there (its identity and address kept), after swapping in the
@@ -452,12 +463,7 @@ private:
                     table.insert(target.extract(it));
                     ++stats.created;
                 } else {
-                    if (old->second != it->second) {
-                        std::swap(old->second, it->second);
-                        ++stats.updated;
-                    } else {
-                        ++stats.unchanged;
-                    }
+                    take_if_changed(old->second, it->second, stats);
                     table.insert(live.extract(old));
                 }
                 it = following;
@@ -547,12 +553,7 @@ private:
                     live.insert(target.extract(it));
                     ++stats.created;
                 } else {
-                    if (old->second != it->second) {
-                        std::swap(old->second, it->second);
-                        ++stats.updated;
-                    } else {
-                        ++stats.unchanged;
-                    }
+                    take_if_changed(old->second, it->second, stats);
                     if (aside) aside->insert(target.extract(it));
                 }
                 it = next;
