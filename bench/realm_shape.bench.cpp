@@ -4,7 +4,7 @@
 //
 //   realm_shape/region/<mode>/<workload>/<case>   the region Realm's benchmark times: inside
 //       the reset, with the fresh copy already downloaded and decoded, only the recovery of the
-//       unsynced changesets onto it (`recover::Rebase<DocumentRules>{}.recover(...)`, Recover
+//       unsynced changesets onto it (`recover::Rebase<DocumentRules>{}.recover_in_place(...)`, Recover
 //       only) and the commit that makes the live state equal to it by writing only the objects
 //       that differ (`MemoryStore::commit_reset_diff_keeping_before`, what `discard::Diff`
 //       commits with when a backup keeps the before-state): Realm's recovery replay and
@@ -140,14 +140,19 @@ void region(benchmark::State& state, Workload w, Case c) {
         state.ResumeTiming();
 
         std::vector<resync::LocalChangeset<resync::doc::Operation>> history;
+        std::vector<std::vector<resync::doc::Operation>> undo;
         if constexpr (recovers) {
-            auto recovered = rebase.recover(*store, fresh, trigger, store->unsynced());
+            // As the session recovers for MemoryStore (cap::recovered_in_place): each operation
+            // applied once, onto the decoded copy; the commit keeps the undo logs.
+            auto recovered = rebase.recover_in_place(*store, fresh, trigger, store->unsynced());
             if (!recovered || recovered->failure) return resync_bench::fail(state, "the recovery failed");
             history = std::move(recovered->history);
+            undo = std::move(recovered->undo);
         }
         // What discard::Diff commits with when a backup keeps the before-state: the objects it
         // replaced or erased, and the copy's twins of those it left alone, come back in `before`.
-        auto done = store->commit_reset_diff_keeping_before(Commit{std::move(fresh), std::move(history), after, {}});
+        auto done = store->commit_reset_diff_keeping_before(
+            Commit{std::move(fresh), std::move(history), after, {}, std::move(undo)});
 
         state.PauseTiming();
         if (!done) return resync_bench::fail(state, "the commit failed");
