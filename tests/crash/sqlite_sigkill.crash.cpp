@@ -8,7 +8,7 @@
 // run kills is the part that works on the database - decoding 10^5 objects into the staged
 // tables in slices, recovering, and the one commit. Each check runs in a forked process of its
 // own, against its own copy of the in-process server, so the runs never see each other's uploads.
-// Built with optimisation (tests/CMakeLists.txt), so 100 runs take a minute or two.
+// Built with optimisation (tests/CMakeLists.txt), so 50 runs (25 per policy) take a minute or two.
 
 #include <support/temp_dir.hpp>
 
@@ -54,7 +54,7 @@ using DiffPolicy = resync::Strategy<Rules, resync::fallback::Discard, resync::di
 constexpr std::size_t objects = 100000;
 constexpr int counters = 10;
 constexpr int local_changesets = 20;
-constexpr int runs = 100;
+constexpr int runs = 50;
 constexpr std::uint64_t seed = 20261128;
 constexpr resync::Budget budget{16, 4096};
 
