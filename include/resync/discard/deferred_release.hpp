@@ -53,8 +53,12 @@ public:
         return released;
     }
 
-    /// Frees everything held now.
-    void release_all() noexcept { held_.clear(); }
+    /// Frees everything held now (and has the allocator merge the blocks, as `release_some` does).
+    void release_all() noexcept {
+        if (held_.empty()) return;
+        held_.clear();
+        detail::settle_freed_memory();
+    }
 
     /// Whether anything is still held.
     bool pending() const noexcept { return !held_.empty(); }
