@@ -171,23 +171,30 @@ SessionImpl<S, T, P>::~SessionImpl() = default;
 template <class S, class T, class P>
 SessionState SessionImpl<S, T, P>::poll(Budget budget) {
     ++c_.tick;
-    session::release_replaced(c_, budget);
-    if (!c_.started) session::start(c_);
-    if (c_.state == SessionState::stopped) return c_.state;
-    if (session::follow_connection(c_)) {
-        for (std::size_t i = 0; i < budget.messages && c_.state != SessionState::stopped; ++i) {
-            auto message = c_.transport.receive();
-            if (!message) break;
-            std::visit([&](auto& m) { handle(m); }, *message);
-        }
-        // The connection may have dropped and come back while receiving: a new connection
-        // must hear Hello before any request, or the server rejects it as a protocol violation.
-        if (c_.state == SessionState::stopped) return c_.state;
-        if (!session::follow_connection(c_)) return drive_offline(budget);
-        drive(budget);
-    } else {
+    if (c_.replaced.pending()) [[unlikely]]
+        session::release_replaced(c_, budget);
+    if (!c_.started) [[unlikely]]
+        session::start(c_);
+    if (c_.state == SessionState::stopped) [[unlikely]]
+        return c_.state;
+    if (!session::follow_connection(c_)) [[unlikely]]
         return drive_offline(budget);
+    for (std::size_t i = 0; i < budget.messages && c_.state != SessionState::stopped; ++i) {
+        auto message = c_.transport.receive();
+        if (!message) break;
+        // Steady sync receives downloads: handled without the visit's indirect call.
+        if (auto* d = std::get_if<protocol::Download<operation_type>>(&*message)) [[likely]]
+            handle(*d);
+        else
+            std::visit([&](auto& m) { handle(m); }, *message);
     }
+    // The connection may have dropped and come back while receiving: a new connection
+    // must hear Hello before any request, or the server rejects it as a protocol violation.
+    if (c_.state == SessionState::stopped) [[unlikely]]
+        return c_.state;
+    if (!session::follow_connection(c_)) [[unlikely]]
+        return drive_offline(budget);
+    drive(budget);
     return c_.state;
 }
 
@@ -315,12 +322,13 @@ void SessionImpl<S, T, P>::handle(ServerError& e) {
 
 template <class S, class T, class P>
 void SessionImpl<S, T, P>::drive(const Budget& budget) {
+    if (c_.state == SessionState::syncing) [[likely]]
+        return session::drive_sync(c_);
     if (c_.state == SessionState::connecting) {
         if (c_.tick >= c_.hello_not_before && (!c_.hello.outstanding || c_.due(c_.hello))) session::say_hello(c_);
         return;
     }
-    if (c_.state == SessionState::resetting && c_.run) return session::drive_reset(c_, budget);
-    if (c_.state == SessionState::syncing) session::drive_sync(c_);
+    if (c_.state == SessionState::resetting && c_.run) session::drive_reset(c_, budget);
 }
 
 template <class S, class T, class P>

@@ -4,6 +4,7 @@
 /// `poll()` after the commit instead of inside it.
 
 #include <resync/concepts/model.hpp>
+#include <resync/detail/settle_freed_memory.hpp>
 
 #include <cstddef>
 #include <utility>
@@ -31,7 +32,9 @@ public:
     void hold(snapshot_type&& s) { held_.push_back(std::move(s)); }
 
     /// Frees up to `max_objects` objects (at least one held snapshot, whole, for a model that
-    /// cannot free in slices). Returns how many objects it freed.
+    /// cannot free in slices), and has the allocator merge the blocks they held before it returns
+    /// (`detail::settle_freed_memory`), so that no later call pays for this one's freeing.
+    /// Returns how many objects it freed.
     std::size_t release_some(std::size_t max_objects) {
         std::size_t released = 0;
         while (!held_.empty() && released < max_objects) {
@@ -46,11 +49,16 @@ public:
             held_.pop_back(); // what remains: empty containers, or the whole snapshot
             if constexpr (!model_requirements::releases_in_slices<M>) break;
         }
+        if (released != 0) detail::settle_freed_memory();
         return released;
     }
 
-    /// Frees everything held now.
-    void release_all() noexcept { held_.clear(); }
+    /// Frees everything held now (and has the allocator merge the blocks, as `release_some` does).
+    void release_all() noexcept {
+        if (held_.empty()) return;
+        held_.clear();
+        detail::settle_freed_memory();
+    }
 
     /// Whether anything is still held.
     bool pending() const noexcept { return !held_.empty(); }

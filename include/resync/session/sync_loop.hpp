@@ -10,6 +10,7 @@
 /// The handlers return a `ResetTrigger` when the detection policy finds one; the session starts
 /// (or resumes) the reset pipeline with it.
 
+#include <resync/detail/cold.hpp>
 #include <resync/error.hpp>
 #include <resync/protocol.hpp>
 #include <resync/session/core.hpp>
@@ -46,14 +47,14 @@ void say_hello(Core<S, T, P>& c) {
 /// Follows the transport's connection: false while it is down; a new connection gets a Hello.
 template <class S, class T, class P>
 bool follow_connection(Core<S, T, P>& c) {
-    if (!c.transport.connected()) {
+    if (!c.transport.connected()) [[unlikely]] {
         if (c.state != SessionState::awaiting_user && c.state != SessionState::resetting &&
             c.state != SessionState::stopped)
             c.state = SessionState::disconnected;
         c.bound = false;
         return false;
     }
-    if (c.transport.connection_id() != c.connection_id) {
+    if (c.transport.connection_id() != c.connection_id) [[unlikely]] {
         c.connection_id = c.transport.connection_id();
         say_hello(c);
     }
@@ -183,7 +184,8 @@ void send_upload(Core<S, T, P>& c) {
 template <class S, class T, class P>
 void acknowledge_reset_if_done(Core<S, T, P>& c) {
     const auto& record = c.store.sync_state().pending_reset;
-    if (!record || record->phase < ResetPhase::commit) return;
+    if (!record || record->phase < ResetPhase::commit) [[likely]]
+        return;
     if (!c.caught_up || c.upload.outstanding || c.has_unsynced()) return;
     if (auto ec = c.write_record(std::nullopt)) c.report_error(ec, "clearing the pending-reset record");
 }
@@ -192,7 +194,7 @@ void acknowledge_reset_if_done(Core<S, T, P>& c) {
 /// objects, on every poll after the commit - connected or not. A reset in flight has it all freed
 /// first, so a reset never holds more than the live state and its fresh copy.
 template <class S, class T, class P>
-void release_replaced(Core<S, T, P>& c, const Budget& budget) {
+RESYNC_COLD void release_replaced(Core<S, T, P>& c, const Budget& budget) {
     if (!c.replaced.pending()) return;
     if (c.run) c.replaced.release_all();
     else (void)c.guarded(ResetPhase::notify, errc::store_failure, [&] {
@@ -204,7 +206,10 @@ void release_replaced(Core<S, T, P>& c, const Budget& budget) {
 /// What normal sync sends on a poll: uploads, pulls, and the acknowledgement of a finished reset.
 template <class S, class T, class P>
 void drive_sync(Core<S, T, P>& c) {
-    if (!c.upload.outstanding || c.due(c.upload)) send_upload(c);
+    // With no upload outstanding, only unsynced changes need one (send_upload would only clear
+    // the already clear request otherwise).
+    if (c.upload.outstanding ? c.due(c.upload) : c.has_unsynced()) [[unlikely]]
+        send_upload(c);
     if (!c.pull.outstanding ? (!c.caught_up || c.tick - c.last_pull_answered >= c.options.pull_every_polls) : c.due(c.pull))
         send_pull(c);
     acknowledge_reset_if_done(c);
