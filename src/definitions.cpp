@@ -3,3 +3,4 @@
 #define RESYNC_COMPILED_SOURCE
 #include <resync/doc/codec.hpp>
 #include <resync/doc/state.hpp>
+#include <resync/memory_store.hpp>
