@@ -25,13 +25,29 @@ template <class V>
 void encode_variant(resync::ByteWriter& w, const V& v);
 }
 
-inline void encode(resync::ByteWriter& w, const Scalar& v) { detail::encode_variant(w, v); }
-inline void encode(resync::ByteWriter& w, const Value& v) { detail::encode_variant(w, v); }
+RESYNC_FUNC void encode(resync::ByteWriter& w, const Scalar& v)
+#if RESYNC_HEADER_DEFINITIONS
+{ detail::encode_variant(w, v); }
+#else
+;
+#endif
 
-inline void encode(resync::ByteWriter& w, const ElementId& id) {
+RESYNC_FUNC void encode(resync::ByteWriter& w, const Value& v)
+#if RESYNC_HEADER_DEFINITIONS
+{ detail::encode_variant(w, v); }
+#else
+;
+#endif
+
+RESYNC_FUNC void encode(resync::ByteWriter& w, const ElementId& id)
+#if RESYNC_HEADER_DEFINITIONS
+{
     w.u64(id.replica);
     w.u64(id.seq);
 }
+#else
+;
+#endif
 template <class Bytes>
 ElementId decode_element_id(resync::BasicByteReader<Bytes>& r) {
     ElementId id;
@@ -212,10 +228,15 @@ std::optional<Operation> decode_operation(resync::BasicByteReader<Bytes>& r) {
     return op;
 }
 
-inline void encode(resync::ByteWriter& w, const Changeset& ops) {
+RESYNC_FUNC void encode(resync::ByteWriter& w, const Changeset& ops)
+#if RESYNC_HEADER_DEFINITIONS
+{
     w.u64(ops.size());
     for (const auto& op : ops) encode(w, op);
 }
+#else
+;
+#endif
 
 template <class Bytes>
 std::optional<Changeset> decode_changeset(resync::BasicByteReader<Bytes>& r) {
@@ -301,18 +322,28 @@ inline constexpr std::string_view snapshot_magic = "RSYNSNAP";
 inline constexpr std::uint32_t snapshot_format = 1;
 
 /// Appends a whole state, as a checksummed snapshot, to `out`: encoded in place, no copy.
-inline void encode_snapshot_into(std::string& out, const State& s) {
+RESYNC_FUNC void encode_snapshot_into(std::string& out, const State& s)
+#if RESYNC_HEADER_DEFINITIONS
+{
     const std::size_t start = resync::detail::open_frame(out, snapshot_magic, snapshot_format);
     resync::ByteWriter w(out);
     encode(w, s);
     resync::detail::close_frame(out, start);
 }
+#else
+;
+#endif
 
 /// Encodes a whole state as a checksummed snapshot.
-inline std::string encode_snapshot(const State& s) {
+RESYNC_FUNC std::string encode_snapshot(const State& s)
+#if RESYNC_HEADER_DEFINITIONS
+{
     std::string out;
     encode_snapshot_into(out, s);
     return out;
 }
+#else
+;
+#endif
 
 } // namespace resync::doc

@@ -3,6 +3,7 @@
 /// `doc::describe(op)`: a short text naming what a document-model operation does and to which
 /// object (`set tasks/t1.title`), for reports, plans and the demo.
 
+#include <resync/detail/linkage.hpp>
 #include <resync/doc/operation.hpp>
 
 #include <string>
@@ -11,7 +12,9 @@
 namespace resync::doc {
 
 /// What `op` does, and where: `create tasks/t1`, `add tasks/t1.count +5`, `list insert tasks/t1.tags`.
-inline std::string describe(const Operation& op) {
+RESYNC_FUNC std::string describe(const Operation& op)
+#if RESYNC_HEADER_DEFINITIONS
+{
     return visit_operation(
         [](const auto& o) -> std::string {
             using T = std::decay_t<decltype(o)>;
@@ -29,5 +32,8 @@ inline std::string describe(const Operation& op) {
         },
         op);
 }
+#else
+;
+#endif
 
 } // namespace resync::doc

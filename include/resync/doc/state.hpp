@@ -41,58 +41,78 @@ using Collection =
 struct State {
     std::map<std::string, Collection, std::less<>> collections;
 
-    const Object* find(std::string_view collection, std::string_view key) const {
-        auto c = collections.find(collection);
-        if (c == collections.end()) return nullptr;
-        auto o = c->second.find(key);
-        return o == c->second.end() ? nullptr : &o->second;
-    }
+    const Object* find(std::string_view collection, std::string_view key) const;
     Object* find(std::string_view collection, std::string_view key) {
         return const_cast<Object*>(std::as_const(*this).find(collection, key));
     }
 
     /// The value of a field, or null when the object or the field does not exist.
-    Value get(std::string_view collection, std::string_view key, std::string_view field) const {
-        const Object* o = find(collection, key);
-        if (!o) return Null{};
-        auto f = o->find(field);
-        return f == o->end() ? Value{Null{}} : f->second;
-    }
+    Value get(std::string_view collection, std::string_view key, std::string_view field) const;
 
     /// Whether the state has the collection (empty or not).
-    bool has_collection(std::string_view collection) const { return collections.find(collection) != collections.end(); }
+    bool has_collection(std::string_view collection) const;
     /// How many objects the collection holds (0 when it does not exist).
-    std::size_t collection_size(std::string_view collection) const {
-        auto c = collections.find(collection);
-        return c == collections.end() ? 0 : c->second.size();
-    }
+    std::size_t collection_size(std::string_view collection) const;
 
-    std::size_t object_count() const noexcept {
-        std::size_t n = 0;
-        for (const auto& [name, c] : collections) n += c.size();
-        return n;
-    }
+    std::size_t object_count() const noexcept;
 
-    friend bool operator==(const State& a, const State& b) {
-        auto non_empty = [](const State& s) {
-            std::size_t n = 0;
-            for (const auto& [name, c] : s.collections) n += !c.empty();
-            return n;
-        };
-        if (non_empty(a) != non_empty(b)) return false;
-        for (const auto& [name, c] : a.collections) {
-            if (c.empty()) continue;
-            auto other = b.collections.find(name);
-            if (other == b.collections.end() || other->second != c) return false;
-        }
-        return true;
-    }
+    friend bool operator==(const State& a, const State& b);
 };
+
+#if RESYNC_HEADER_DEFINITIONS
+
+RESYNC_FUNC const Object* State::find(std::string_view collection, std::string_view key) const {
+    auto c = collections.find(collection);
+    if (c == collections.end()) return nullptr;
+    auto o = c->second.find(key);
+    return o == c->second.end() ? nullptr : &o->second;
+}
+
+RESYNC_FUNC Value State::get(std::string_view collection, std::string_view key, std::string_view field) const {
+    const Object* o = find(collection, key);
+    if (!o) return Null{};
+    auto f = o->find(field);
+    return f == o->end() ? Value{Null{}} : f->second;
+}
+
+RESYNC_FUNC bool State::has_collection(std::string_view collection) const {
+    return collections.find(collection) != collections.end();
+}
+
+RESYNC_FUNC std::size_t State::collection_size(std::string_view collection) const {
+    auto c = collections.find(collection);
+    return c == collections.end() ? 0 : c->second.size();
+}
+
+RESYNC_FUNC std::size_t State::object_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& [name, c] : collections) n += c.size();
+    return n;
+}
+
+RESYNC_FUNC bool operator==(const State& a, const State& b) {
+    auto non_empty = [](const State& s) {
+        std::size_t n = 0;
+        for (const auto& [name, c] : s.collections) n += !c.empty();
+        return n;
+    };
+    if (non_empty(a) != non_empty(b)) return false;
+    for (const auto& [name, c] : a.collections) {
+        if (c.empty()) continue;
+        auto other = b.collections.find(name);
+        if (other == b.collections.end() || other->second != c) return false;
+    }
+    return true;
+}
+
+#endif // RESYNC_HEADER_DEFINITIONS
 
 /// Frees up to `max_objects` objects of `state` (and each collection it empties) and returns how
 /// many it freed: what a session calls, a slice per `poll()`, on the state a reset replaced, so
 /// that freeing a large state never stalls one call. Which objects go first is unspecified.
-inline std::size_t release_objects(State& state, std::size_t max_objects) {
+RESYNC_FUNC std::size_t release_objects(State& state, std::size_t max_objects)
+#if RESYNC_HEADER_DEFINITIONS
+{
     std::size_t released = 0;
     while (released < max_objects && !state.collections.empty()) {
         const auto first = state.collections.begin();
@@ -105,6 +125,9 @@ inline std::size_t release_objects(State& state, std::size_t max_objects) {
     }
     return released;
 }
+#else
+;
+#endif
 
 /// What `apply` did with an operation.
 enum class Applied : std::uint8_t {
@@ -118,17 +141,24 @@ enum class Applied : std::uint8_t {
 namespace detail {
 /// Where an element goes when inserted or moved "after" `after`: directly after it, at the
 /// front when `after` is empty, at the end when `after` is no longer in the list.
-inline std::size_t position_after(const List& list, const std::optional<ElementId>& after) {
+RESYNC_FUNC std::size_t position_after(const List& list, const std::optional<ElementId>& after)
+#if RESYNC_HEADER_DEFINITIONS
+{
     if (!after) return 0;
     const std::size_t i = list.index_of(*after);
     return i == list.elements.size() ? i : i + 1;
 }
+#else
+;
+#endif
 } // namespace detail
 
 /// Applies a field set to `obj`, the object it targets (already found: recovery looks an
 /// object up once to decide and to apply). When `undo` is given, appends the operation that
 /// reverts it (before the change, so a change is never made without its undo).
-inline Applied apply_to_object(Object& obj, const SetField& o, std::vector<Operation>* undo = nullptr) {
+RESYNC_FUNC Applied apply_to_object(Object& obj, const SetField& o, std::vector<Operation>* undo = nullptr)
+#if RESYNC_HEADER_DEFINITIONS
+{
     auto it = obj.find(o.field);
     // The old value is copied only for the undo log (not when integrating).
     if (undo) undo->push_back(SetField{o.collection, o.key, o.field, it == obj.end() ? Value{Null{}} : it->second});
@@ -141,9 +171,14 @@ inline Applied apply_to_object(Object& obj, const SetField& o, std::vector<Opera
     }
     return Applied::yes;
 }
+#else
+;
+#endif
 
 /// Applies an add-integer to `obj`, the object it targets (see the set's overload).
-inline Applied apply_to_object(Object& obj, const AddInteger& o, std::vector<Operation>* undo = nullptr) {
+RESYNC_FUNC Applied apply_to_object(Object& obj, const AddInteger& o, std::vector<Operation>* undo = nullptr)
+#if RESYNC_HEADER_DEFINITIONS
+{
     auto it = obj.find(o.field);
     if (it == obj.end() || !std::holds_alternative<std::int64_t>(it->second)) return Applied::not_an_integer;
     if (undo)
@@ -153,6 +188,9 @@ inline Applied apply_to_object(Object& obj, const AddInteger& o, std::vector<Ope
     v = static_cast<std::int64_t>(static_cast<std::uint64_t>(v) + static_cast<std::uint64_t>(o.delta));
     return Applied::yes;
 }
+#else
+;
+#endif
 
 /// Applies `op` to `state` with the model's deterministic semantics. When `undo` is given,
 /// appends the operations that revert the change; apply `undo` in reverse order to revert.
@@ -281,14 +319,24 @@ RESYNC_FUNC Applied apply(State& state, const Operation& op, std::vector<Operati
 #endif
 
 /// Applies every operation of a changeset in order.
-inline void apply(State& state, const Changeset& ops, std::vector<Operation>* undo = nullptr) {
+RESYNC_FUNC void apply(State& state, const Changeset& ops, std::vector<Operation>* undo = nullptr)
+#if RESYNC_HEADER_DEFINITIONS
+{
     for (const auto& op : ops) doc::apply(state, op, undo);
 }
+#else
+;
+#endif
 
 /// Reverts what `apply` recorded in `undo` (in reverse order) and empties it.
-inline void revert(State& state, std::vector<Operation>& undo) {
+RESYNC_FUNC void revert(State& state, std::vector<Operation>& undo)
+#if RESYNC_HEADER_DEFINITIONS
+{
     for (auto it = undo.rbegin(); it != undo.rend(); ++it) doc::apply(state, *it);
     undo.clear();
 }
+#else
+;
+#endif
 
 } // namespace resync::doc

@@ -3,6 +3,8 @@
 /// Field values of the shipped document model: null, bool, int64, double, string, and lists of
 /// those scalars whose elements have identity.
 
+#include <resync/detail/linkage.hpp>
+
 #include <compare>
 #include <cstdint>
 #include <string>
@@ -61,8 +63,13 @@ constexpr std::string_view type_name(const Value& v) noexcept {
 inline bool is_null(const Value& v) noexcept { return std::holds_alternative<Null>(v); }
 
 /// A scalar as a field value.
-inline Value to_value(const Scalar& s) {
+RESYNC_FUNC Value to_value(const Scalar& s)
+#if RESYNC_HEADER_DEFINITIONS
+{
     return std::visit([](const auto& x) -> Value { return x; }, s);
 }
+#else
+;
+#endif
 
 } // namespace resync::doc

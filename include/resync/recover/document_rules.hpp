@@ -24,6 +24,7 @@
 /// copy it may not change (a store's staged view, a dry run): the objects touched are copied into
 /// a scratch state, and the commit applies the history.
 
+#include <resync/detail/linkage.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/doc/state.hpp>
 #include <resync/error.hpp>
@@ -35,6 +36,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <unordered_set>
 #include <utility>
@@ -184,10 +186,8 @@ private:
         ctx.apply_to(obj, o);
         return kept();
     }
-    static Outcome drop(std::string reason) { return Outcome{OperationFate::dropped, std::move(reason), {}, {}}; }
-    static Outcome fail(errc code, std::string reason) {
-        return Outcome{OperationFate::dropped, std::move(reason), {}, make_error_code(code)};
-    }
+    static Outcome drop(std::string reason);
+    static Outcome fail(errc code, std::string reason);
 
     /// The collection existed locally but the server no longer has it at all: a destructive
     /// schema change, not an erased object. A collection this recovery created again (a replayed
@@ -201,12 +201,7 @@ private:
 
     /// The server holds a value of another type in this field than the operation writes.
     static std::optional<Outcome> type_changed(const doc::Object& obj, const std::string& field,
-                                               std::size_t expected_index, std::string_view expected) {
-        auto it = obj.find(field);
-        if (it == obj.end() || doc::is_null(it->second) || it->second.index() == expected_index) return std::nullopt;
-        return fail(errc::schema_mismatch, "field '" + field + "' holds " + std::string(doc::type_name(it->second)) +
-                                               " on the server, the local change writes " + std::string(expected));
-    }
+                                               std::size_t expected_index, std::string_view expected);
 
     template <class C>
     static Outcome rule(C& ctx, const doc::Operation& op, const doc::CreateObject&) {
@@ -374,5 +369,25 @@ private:
         return keep(ctx, op);
     }
 };
+
+#if RESYNC_HEADER_DEFINITIONS
+
+RESYNC_FUNC DocumentRules::Outcome DocumentRules::drop(std::string reason) {
+    return Outcome{OperationFate::dropped, std::move(reason), {}, {}};
+}
+
+RESYNC_FUNC DocumentRules::Outcome DocumentRules::fail(errc code, std::string reason) {
+    return Outcome{OperationFate::dropped, std::move(reason), {}, make_error_code(code)};
+}
+
+RESYNC_FUNC std::optional<DocumentRules::Outcome> DocumentRules::type_changed(const doc::Object& obj, const std::string& field,
+                                                                              std::size_t expected_index, std::string_view expected) {
+    auto it = obj.find(field);
+    if (it == obj.end() || doc::is_null(it->second) || it->second.index() == expected_index) return std::nullopt;
+    return fail(errc::schema_mismatch, "field '" + field + "' holds " + std::string(doc::type_name(it->second)) +
+                                           " on the server, the local change writes " + std::string(expected));
+}
+
+#endif // RESYNC_HEADER_DEFINITIONS
 
 } // namespace resync::recover
