@@ -38,6 +38,9 @@ struct Model {
 
     static std::string encode_snapshot(const State& state) { return doc::encode_snapshot(state); }
     static void encode_snapshot_into(std::string& out, const State& state) { doc::encode_snapshot_into(out, state); }
+    static void encode_snapshot_into(resync::detail::ChunkedOutput& out, const State& state) {
+        doc::encode_snapshot_into(out, state);
+    }
     static Result<State> decode_snapshot(std::string_view bytes) { return doc::decode_snapshot(bytes); }
 
     static std::string describe(const Operation& op) { return doc::describe(op); }
