@@ -3,12 +3,11 @@
 /// `ChunkedOutput`: bytes encoded into a buffer and, when it is bound to a file, written out in
 /// pieces as they are ready, so that a large file never sits whole in memory; with a running
 /// CRC-32 (each byte read once), fields written as zeros and filled in later (in the buffer, or
-/// with `pwrite` once written out), and the checksummed frames of <resync/detail/frame.hpp>
-/// opened and closed through it.
+/// with `pwrite` once written out), and checksummed frames (the layout of
+/// <resync/detail/frame.hpp>) opened and closed through it.
 
 #include <resync/bytes.hpp>
 #include <resync/detail/crc32.hpp>
-#include <resync/detail/frame.hpp>
 #include <resync/detail/linkage.hpp>
 
 #include <algorithm>

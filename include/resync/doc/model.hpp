@@ -6,6 +6,7 @@
 
 #include <resync/bytes.hpp>
 #include <resync/concepts/model.hpp>
+#include <resync/detail/chunked_output.hpp>
 #include <resync/doc/codec.hpp>
 #include <resync/doc/describe.hpp>
 #include <resync/doc/operation.hpp>
