@@ -89,6 +89,33 @@ TEST_CASE("crc32 eight bytes at a time equals the bytewise definition at every l
         }
 }
 
+TEST_CASE("crc32_combine of two pieces' CRCs is the CRC of the two pieces read as one, at every cut",
+          "[detail][crc32]") {
+    // The oracle: crc32 over the concatenation, read byte by byte.
+    std::string data(3000, '\0');
+    std::uint32_t x = 777;
+    for (char& ch : data) ch = static_cast<char>((x = x * 1103515245U + 12345U) >> 24);
+    for (std::size_t cut : {0, 1, 7, 8, 9, 255, 256, 1024, 2999, 3000}) {
+        CAPTURE(cut);
+        const std::string_view a = std::string_view(data).substr(0, cut);
+        const std::string_view b = std::string_view(data).substr(cut);
+        CHECK(resync::detail::crc32_combine(crc32(a), crc32(b), b.size()) == crc32(data));
+        CHECK(resync::detail::crc32_split(crc32(data), crc32(a), b.size()) == crc32(b));
+    }
+    // "123456789" = "1234" + "56789": the standard check value from the two halves.
+    CHECK(resync::detail::crc32_combine(crc32("1234"), crc32("56789"), 5) == 0xCBF43926U);
+    static_assert(resync::detail::crc32_combine(0, 0, 0) == 0);
+}
+
+TEST_CASE("crc32_change gives the CRC of a buffer whose zero field was filled in afterwards", "[detail][crc32]") {
+    std::string with_zeros = "head" + std::string(12, '\0') + "and a tail of some length";
+    std::string filled = with_zeros;
+    const std::string field = "\x01\x02\x03\x04\x05\x06\x07\x08\xff\xfe\xfd\xfc";
+    filled.replace(4, field.size(), field);
+    const std::size_t after = filled.size() - 4 - field.size();
+    CHECK((crc32(with_zeros) ^ resync::detail::crc32_change(field, after)) == crc32(filled));
+}
+
 // ------------------------------------------------------------------------------------ frame
 
 TEST_CASE("a frame round-trips its payload, version and size", "[detail][frame]") {

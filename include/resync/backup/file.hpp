@@ -8,6 +8,7 @@
 #include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
 #include <resync/detail/atomic_file.hpp>
+#include <resync/detail/chunked_output.hpp>
 #include <resync/error.hpp>
 #include <resync/file_hook.hpp>
 #include <resync/history.hpp>
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -46,11 +48,17 @@ decltype(auto) with_state(const S& store, F&& f) {
     }
 }
 
+/// How many bytes of a backup file are encoded before they are written out (and handed to the
+/// disk): the encoding's buffer, allocated once, whatever the size of the state.
+inline constexpr std::size_t backup_piece_size = std::size_t{1} << 20;
+
 /// Writes a backup file of `store` (its state, unsynced changes and sync state) into `directory`,
 /// durably (temporary file, fsync, a new unique name, directory fsync), owner-only, in a
-/// directory checked to be private (`detail::prepare_private_directory`). The file's bytes are
-/// encoded straight into one buffer, from the store's own state when it lends it, and written
-/// with one fsync of the file and one of the directory (more only if the directory is created).
+/// directory checked to be private (`detail::prepare_private_directory`). The file is encoded
+/// from the store's own state when it lends it, and written out in pieces of
+/// `backup_piece_size` as they are encoded, each byte checksummed once, the frame's header
+/// fields filled in last; one fsync of the file and one of the directory (more only if the
+/// directory is created), and the file is named only once it is whole on disk.
 template <Store S>
 Result<Written> write_file(const S& store, const ResetTrigger& trigger, const std::string& directory,
                            const FileHook* hook = nullptr) {
@@ -62,12 +70,16 @@ Result<Written> write_file(const S& store, const ResetTrigger& trigger, const st
     const std::vector<LocalChangeset<operation_of<S>>> unsynced = store.unsynced();
     Written out;
     for (const auto& cs : unsynced) out.covers_upto = std::max(out.covers_upto, cs.client_version);
-    std::string bytes;
-    with_state(store, [&](const snapshot_of<S>& state) {
-        backup_format::encode_into<model_of<S>>(bytes, created_at_ms, sync_state, trigger, state, unsynced);
-    });
-    auto path = detail::write_new_file_durably(directory, "resync-backup-" + std::to_string(sync_state.client_ident),
-                                               backup_format::extension, bytes, hook);
+    auto encode_to_file = [&](int fd) {
+        detail::ChunkedOutput file(fd, backup_piece_size);
+        with_state(store, [&](const snapshot_of<S>& state) {
+            backup_format::encode_into<model_of<S>>(file, created_at_ms, sync_state, trigger, state, unsynced);
+        });
+        return file.finish();
+    };
+    auto path = detail::write_new_file_durably_with(
+        directory, "resync-backup-" + std::to_string(sync_state.client_ident), backup_format::extension,
+        encode_to_file, hook);
     if (!path) return path.error();
     out.path = std::move(*path);
     return out;

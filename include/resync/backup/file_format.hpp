@@ -11,6 +11,7 @@
 #include <resync/bytes.hpp>
 #include <resync/concepts/model.hpp>
 #include <resync/detail/atomic_file.hpp>
+#include <resync/detail/chunked_output.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/detail/sync_state_codec.hpp>
 #include <resync/error.hpp>
@@ -69,30 +70,33 @@ bool decode_ops(ByteReader& r, std::vector<typename M::operation_type>& ops) {
     return !r.failed();
 }
 
-/// Appends the state as a length-prefixed snapshot of the model's encoding: encoded in place
-/// when the model can (`encodes_snapshots_into`), else its encoding copied in.
+/// Appends the state as a length-prefixed snapshot of the model's encoding: in pieces when the
+/// model can (`encodes_snapshots_in_pieces`), else encoded in place (`encodes_snapshots_into`),
+/// else its encoding copied in.
 template <Model M>
-void encode_state(std::string& out, const typename M::snapshot_type& state) {
-    if constexpr (model_requirements::encodes_snapshots_into<M>) {
-        const std::size_t length_at = out.size();
-        ByteWriter(out).u64(0); // the snapshot's length, written once it is encoded
+void encode_state(detail::ChunkedOutput& out, const typename M::snapshot_type& state) {
+    const std::uint64_t length_at = out.size();
+    ByteWriter(out.buffer()).u64(0); // the snapshot's length, filled in once it is encoded
+    if constexpr (model_requirements::encodes_snapshots_in_pieces<M>)
         M::encode_snapshot_into(out, state);
-        std::string length;
-        ByteWriter(length).u64(out.size() - length_at - 8);
-        out.replace(length_at, length.size(), length);
-    } else {
-        ByteWriter(out).str(M::encode_snapshot(state));
-    }
+    else if constexpr (model_requirements::encodes_snapshots_into<M>)
+        M::encode_snapshot_into(out.buffer(), state);
+    else
+        ByteWriter(out.buffer()).raw(M::encode_snapshot(state));
+    std::string length;
+    ByteWriter(length).u64(out.size() - length_at - 8);
+    out.fill_in(length_at, length);
 }
 
-/// Appends a whole backup file to `out`, everything encoded straight into it (no payload
-/// assembled apart and copied into the frame): the state is the store's own when it can lend it.
+/// Outputs a whole backup file to `out` (which may write it to the file in pieces as they are
+/// ready), everything encoded straight into it, the state as the caller lends it, each byte
+/// checksummed once.
 template <Model M>
-void encode_into(std::string& out, std::int64_t created_at_ms, const SyncState& sync_state,
+void encode_into(detail::ChunkedOutput& out, std::int64_t created_at_ms, const SyncState& sync_state,
                  const ResetTrigger& trigger, const typename M::snapshot_type& state,
                  const std::vector<LocalChangeset<typename M::operation_type>>& unsynced) {
-    const std::size_t start = detail::open_frame(out, magic, version);
-    ByteWriter w(out);
+    const auto frame = detail::open_frame(out, magic, version);
+    ByteWriter w(out.buffer());
     w.i64(created_at_ms);
     detail::encode(w, sync_state);
     detail::encode(w, trigger);
@@ -102,15 +106,16 @@ void encode_into(std::string& out, std::int64_t created_at_ms, const SyncState& 
         w.u64(cs.client_version);
         w.u64(cs.server_version);
         encode_ops<M>(w, cs.ops);
+        out.piece_done();
     }
-    detail::close_frame(out, start);
+    detail::close_frame(out, frame);
 }
 
 template <Model M>
 std::string encode(const BackupContents<M>& b) {
-    std::string out;
+    detail::ChunkedOutput out;
     encode_into<M>(out, b.created_at_ms, b.sync_state, b.trigger, b.state, b.unsynced);
-    return out;
+    return std::move(out.buffer());
 }
 
 template <Model M>

@@ -5,6 +5,7 @@
 /// overwriting), the directory fsynced after; and append-only staging files. Every durable step
 /// first asks the `FileHook`, so tests can fail or "crash" any of them.
 
+#include <resync/detail/linkage.hpp>
 #include <resync/detail/path.hpp>
 #include <resync/error.hpp>
 #include <resync/file_hook.hpp>
@@ -15,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -152,13 +154,18 @@ inline Result<int> create_unique_file(const std::string& dir, std::string_view s
     return fd;
 }
 
-/// Writes `bytes` durably to a new file in `dir` named `stem` + a unique suffix + `extension`.
-/// The directory is prepared (and checked) first. Returns the final path; on failure nothing is
-/// left behind and `error` says what failed: `errc::backup_io`, `backup_directory_unsafe` or
-/// `no_backup_directory`.
-inline Result<std::string> write_new_file_durably(const std::string& dir, std::string_view stem,
-                                                  std::string_view extension, std::string_view bytes,
-                                                  const FileHook* hook = nullptr, FileError* error = nullptr) {
+/// Writes a new file durably in `dir`, named `stem` + a unique suffix + `extension`, its bytes
+/// written by `write(fd)` (-> `std::error_code`) into a temporary file opened for it (not
+/// O_APPEND; `write` may write at any offset with `pwrite`). The directory is prepared (and
+/// checked) first; the file is fsynced once and only then given its name, so no partial file
+/// ever carries it. Returns the final path; on failure nothing is left behind and `error` says
+/// what failed: `errc::backup_io`, `backup_directory_unsafe` or `no_backup_directory`.
+RESYNC_FUNC Result<std::string> write_new_file_durably_with(const std::string& dir, std::string_view stem,
+                                                           std::string_view extension,
+                                                           const std::function<std::error_code(int fd)>& write,
+                                                           const FileHook* hook = nullptr, FileError* error = nullptr)
+#if RESYNC_HEADER_DEFINITIONS
+{
     auto fail = [&](std::error_code os, std::string what) -> Result<std::string> {
         if (error) *error = FileError{os, std::move(what)};
         return errc::backup_io;
@@ -178,7 +185,7 @@ inline Result<std::string> write_new_file_durably(const std::string& dir, std::s
         return fail(ec, std::move(what));
     };
     if (auto ec = ask(hook, FileStep::write, tmp)) return give_up(ec, "writing " + tmp);
-    if (auto ec = write_all(fd, bytes)) return give_up(ec, "writing " + tmp);
+    if (auto ec = write(fd)) return give_up(ec, "writing " + tmp);
     if (auto ec = ask(hook, FileStep::sync, tmp)) return give_up(ec, "syncing " + tmp);
     if (::fsync(fd) != 0) return give_up(last_os_error(), "syncing " + tmp);
     if (::close(fd) != 0) {
@@ -222,6 +229,23 @@ inline Result<std::string> write_new_file_durably(const std::string& dir, std::s
     ::unlink(tmp.c_str());
     return fail(std::make_error_code(std::errc::file_exists), "finding a free name in " + dir);
 }
+#else
+;
+#endif
+
+/// Writes `bytes` durably to a new file in `dir` named `stem` + a unique suffix + `extension`,
+/// as `write_new_file_durably_with` does.
+RESYNC_FUNC Result<std::string> write_new_file_durably(const std::string& dir, std::string_view stem,
+                                                       std::string_view extension, std::string_view bytes,
+                                                       const FileHook* hook = nullptr, FileError* error = nullptr)
+#if RESYNC_HEADER_DEFINITIONS
+{
+    return write_new_file_durably_with(
+        dir, stem, extension, [&](int fd) { return write_all(fd, bytes); }, hook, error);
+}
+#else
+;
+#endif
 
 /// Replaces `path` durably with `bytes` (temporary file + fsync + rename + directory fsync).
 inline std::error_code replace_file_durably(const std::string& path, std::string_view bytes) {

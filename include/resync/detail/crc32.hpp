@@ -2,7 +2,11 @@
 /// \file
 /// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320) for integrity checks of files and
 /// fresh copies. Slice-by-8: eight bytes per step through eight tables (8 KiB), about six times
-/// the bytewise loop, since every fresh copy and backup file is checked whole.
+/// the bytewise loop, since every fresh copy and backup file is checked whole. `crc32_combine`
+/// and `crc32_split` join and separate the CRCs of adjacent pieces without reading their bytes
+/// again, so a file that nests one checksummed frame in another is read once.
+
+#include <resync/detail/linkage.hpp>
 
 #include <array>
 #include <cstddef>
@@ -44,5 +48,66 @@ inline std::uint32_t crc32(std::string_view bytes, std::uint32_t crc = 0) noexce
     for (; n > 0; ++p, --n) crc = t[0][(crc ^ *p) & 0xFFU] ^ (crc >> 8);
     return ~crc;
 }
+
+namespace crc32_algebra {
+// The CRC register as a polynomial over GF(2) modulo the CRC polynomial P, in the reflected bit
+// order of the tables above: bit 31 holds the coefficient of x^0, bit 0 that of x^31. Feeding a
+// zero bit multiplies the register by x; feeding n zero bytes multiplies it by x^(8n) mod P.
+
+/// a * b mod P.
+constexpr std::uint32_t multiply(std::uint32_t a, std::uint32_t b) noexcept {
+    std::uint32_t product = 0;
+    for (int degree = 0; degree < 32; ++degree) { // b holds (original b) * x^degree mod P
+        if (a & (0x80000000U >> degree)) product ^= b;
+        b = (b & 1U) ? 0xEDB88320U ^ (b >> 1) : b >> 1;
+    }
+    return product;
+}
+
+/// x^(8 * bytes) mod P, by squaring.
+constexpr std::uint32_t x_to_8n(std::uint64_t bytes) noexcept {
+    std::uint32_t result = 0x80000000U;  // x^0
+    std::uint32_t power = 0x00800000U;   // x^8
+    for (; bytes != 0; bytes >>= 1) {
+        if (bytes & 1U) result = multiply(result, power);
+        power = multiply(power, power);
+    }
+    return result;
+}
+} // namespace crc32_algebra
+
+/// The raw CRC register `reg` carried over `bytes` zero bytes (no initial or final inversion):
+/// what the register becomes when that many zero bytes follow.
+constexpr std::uint32_t crc32_register_over_zeros(std::uint32_t reg, std::uint64_t bytes) noexcept {
+    return crc32_algebra::multiply(reg, crc32_algebra::x_to_8n(bytes));
+}
+
+/// The CRC-32 of `a` followed by `b`, from `crc_a = crc32(a)`, `crc_b = crc32(b)` and the length
+/// of `b` alone: O(log length), no byte read.
+constexpr std::uint32_t crc32_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t length_b) noexcept {
+    // With the inversions, crc32(a b) = crc32(b) ^ ((crc32(a) ^ ~0) carried over b's zeros) ^
+    // (~0 carried over b's zeros) = crc32(b) ^ (crc32(a) carried over b's zeros).
+    return crc_b ^ crc32_register_over_zeros(crc_a, length_b);
+}
+
+/// The CRC-32 of `b` alone, from `crc_ab = crc32(a b)`, `crc_a = crc32(a)` and the length of `b`:
+/// the inverse of `crc32_combine`.
+constexpr std::uint32_t crc32_split(std::uint32_t crc_ab, std::uint32_t crc_a, std::uint64_t length_b) noexcept {
+    return crc_ab ^ crc32_register_over_zeros(crc_a, length_b);
+}
+
+/// What changing the bytes at one place does to a CRC-32: `crc32(m')` = `crc32(m) ^
+/// crc32_change(x, after)` where `m'` is `m` with `x` XORed into it at some offset and `after`
+/// bytes following `x`'s end. For a field written as zeros, then filled in with `x`.
+RESYNC_FUNC std::uint32_t crc32_change(std::string_view x, std::uint64_t after) noexcept
+#if RESYNC_HEADER_DEFINITIONS
+{
+    // The raw register of x alone from zero: crc32 with the inversions undone.
+    const std::uint32_t raw = ~crc32(x, 0xFFFFFFFFU);
+    return crc32_register_over_zeros(raw, after);
+}
+#else
+;
+#endif
 
 } // namespace resync::detail

@@ -4,6 +4,7 @@
 /// Decoding is total: any input, however malformed, yields either a value or `std::nullopt`.
 
 #include <resync/bytes.hpp>
+#include <resync/detail/chunked_output.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/detail/linkage.hpp>
 #include <resync/error.hpp>
@@ -253,9 +254,11 @@ std::optional<Changeset> decode_changeset(resync::BasicByteReader<Bytes>& r) {
     return ops;
 }
 
-RESYNC_FUNC void encode(resync::ByteWriter& w, const State& s)
-#if RESYNC_HEADER_DEFINITIONS
-{
+namespace detail {
+/// Writes a whole state and calls `after_object()` after each object: a point where the caller
+/// may take the bytes encoded so far out of the writer's string.
+template <class AfterObject>
+void encode_state(resync::ByteWriter& w, const State& s, AfterObject&& after_object) {
     // Empty collections are written too: recovery tells a collection the server emptied from
     // one it no longer has (a destructive schema change).
     w.u64(s.collections.size());
@@ -269,8 +272,16 @@ RESYNC_FUNC void encode(resync::ByteWriter& w, const State& s)
                 w.str(field);
                 encode(w, value);
             }
+            after_object();
         }
     }
+}
+} // namespace detail
+
+RESYNC_FUNC void encode(resync::ByteWriter& w, const State& s)
+#if RESYNC_HEADER_DEFINITIONS
+{
+    detail::encode_state(w, s, [] {});
 }
 #else
 ;
@@ -329,6 +340,20 @@ RESYNC_FUNC void encode_snapshot_into(std::string& out, const State& s)
     resync::ByteWriter w(out);
     encode(w, s);
     resync::detail::close_frame(out, start);
+}
+#else
+;
+#endif
+
+/// Appends a whole state, as a checksummed snapshot, to `out`, which may write it out in pieces
+/// as they are ready: the same bytes as `encode_snapshot`, each read once for the checksum.
+RESYNC_FUNC void encode_snapshot_into(resync::detail::ChunkedOutput& out, const State& s)
+#if RESYNC_HEADER_DEFINITIONS
+{
+    const auto frame = resync::detail::open_frame(out, snapshot_magic, snapshot_format);
+    resync::ByteWriter w(out.buffer());
+    detail::encode_state(w, s, [&] { out.piece_done(); });
+    resync::detail::close_frame(out, frame);
 }
 #else
 ;
