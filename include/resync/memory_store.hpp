@@ -633,28 +633,56 @@ RESYNC_FUNC DiffStats MemoryStore::diff_into(doc::State& fresh, doc::State* befo
         doc::Collection* aside = nullptr;
         if (before)
             if (auto a = before->collections.find(name); a != before->collections.end()) aside = &a->second;
-        // Erased first, while every live object is an old one.
-        for (auto it = live.begin(); it != live.end();) {
-            const auto next = std::next(it);
-            if (!target.contains(it->first)) {
-                if (aside) aside->insert(live.extract(it));
-                else live.erase(it);
-                ++stats.erased;
+        if (!aside) {
+            // Erased first, while every live object is an old one.
+            for (auto it = live.begin(); it != live.end();) {
+                const auto next = std::next(it);
+                if (!target.contains(it->first)) {
+                    live.erase(it);
+                    ++stats.erased;
+                }
+                it = next;
             }
-            it = next;
+            for (auto it = target.begin(); it != target.end();) {
+                const auto next = std::next(it);
+                const auto old = live.find(it->first);
+                if (old == live.end()) {
+                    live.insert(target.extract(it));
+                    ++stats.created;
+                } else {
+                    take_if_changed(old->second, it->second, stats);
+                }
+                it = next;
+            }
+            continue;
         }
+        // One lookup per fresh object: its live twin takes the fresh value when they differ,
+        // and the fresh node (then holding the old value) goes aside. The fresh objects
+        // without a twin stay in `target`: they are the created ones.
+        std::size_t twins = 0;
         for (auto it = target.begin(); it != target.end();) {
             const auto next = std::next(it);
-            const auto old = live.find(it->first);
-            if (old == live.end()) {
-                live.insert(target.extract(it));
-                ++stats.created;
-            } else {
+            if (const auto old = live.find(it->first); old != live.end()) {
                 take_if_changed(old->second, it->second, stats);
-                if (aside) aside->insert(target.extract(it));
+                aside->insert(target.extract(it));
+                ++twins;
             }
             it = next;
         }
+        // The erased objects are the live ones without a fresh twin: none when every live
+        // object had one, else those whose key is not aside (only the twins are, so far).
+        if (twins < live.size()) {
+            for (auto it = live.begin(); it != live.end();) {
+                const auto next = std::next(it);
+                if (!aside->contains(it->first)) {
+                    aside->insert(live.extract(it));
+                    ++stats.erased;
+                }
+                it = next;
+            }
+        }
+        stats.created += target.size();
+        while (!target.empty()) live.insert(target.extract(target.begin()));
     }
     // Collections the fresh state does not have: all their objects are erased (the live
     // state keeps the collection, empty).

@@ -25,9 +25,13 @@ namespace resync::doc {
 using Object = std::map<std::string, Value, std::less<>>;
 
 namespace detail {
+/// Hashes keys for the tables of objects. Deliberately not `noexcept`: libstdc++ then keeps each
+/// key's hash in its node, so a lookup, an erase, a node moved between tables or a rehash never
+/// hashes a stored key again (with a `noexcept` hash it hashes the neighbours of every node it
+/// walks past - a fifth of a diff's instructions).
 struct StringHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
+    std::size_t operator()(std::string_view s) const {
         return std::hash<std::string_view>{}(s);
     }
 };
@@ -226,8 +230,14 @@ RESYNC_FUNC Applied apply(State& state, const Operation& op, std::vector<Operati
                 const std::size_t need = undo->size() + it->second.size() + 1;
                 if (need > undo->capacity()) undo->reserve(std::max(need, 2 * undo->capacity()));
                 // Reverted in reverse order: the create must come last in the vector.
-                for (auto& [field, value] : it->second)
-                    undo->push_back(SetField{o.collection, o.key, field, std::move(value)});
+                // Filled in place: a temporary moved into the log costs as much again.
+                for (auto& [field, value] : it->second) {
+                    auto& set = std::get<SetField>(undo->emplace_back(std::in_place_type<SetField>));
+                    set.collection = o.collection;
+                    set.key = o.key;
+                    set.field = field;
+                    set.value = std::move(value);
+                }
                 undo->push_back(CreateObject{o.collection, o.key});
             }
             c->second.erase(it);

@@ -137,8 +137,19 @@ struct DocumentRules {
         /// The client's state before the reset, or null when the store offers no view of it.
         const Before* before() const noexcept { return before_; }
 
-        /// Room in the undo log for about `operations` more operations.
-        void reserve_undo(std::size_t operations) { undo_.reserve(undo_.size() + operations); }
+        /// Room in the undo log for what applying `ops` records, counted before the first is
+        /// applied: one entry per operation, and for an erase of an object the copy holds, one
+        /// per field and its create. Counted ahead, a run of erases fills the log without growing
+        /// it (each growth moves every entry recorded so far).
+        void reserve_undo(const std::vector<doc::Operation>& ops) {
+            std::size_t entries = undo_.size();
+            for (const auto& op : ops) {
+                const auto* erase = std::get_if<doc::EraseObject>(&op);
+                const doc::Object* obj = erase ? staged_.find(erase->collection, erase->key) : nullptr;
+                entries += obj ? obj->size() + 1 : 1;
+            }
+            undo_.reserve(entries);
+        }
         /// The undo log of everything applied since the last call, handed over.
         std::vector<doc::Operation> take_undo() { return std::exchange(undo_, {}); }
         /// Reverts what one log taken from `take_undo` records (newer logs first), emptying it.

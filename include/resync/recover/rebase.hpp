@@ -129,7 +129,7 @@ private:
         kept_ = LocalChangeset<Op>{};
         kept_.client_version = cs.client_version;
         kept_.ops.reserve(cs.ops.size());
-        if constexpr (requires { ctx_.reserve_undo(cs.ops.size()); }) ctx_.reserve_undo(cs.ops.size());
+        if constexpr (requires { ctx_.reserve_undo(cs.ops); }) ctx_.reserve_undo(cs.ops);
     }
 
     /// The changeset is recovered: what it keeps joins the history (with its undo log).
