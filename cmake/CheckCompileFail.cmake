@@ -1,9 +1,12 @@
 # Runs one "must not compile" test, with its compiling twin. Used as
 #
 #   cmake -DCOMPILER=<c++> -DSOURCE=<file.fail.cpp> [-DINCLUDES=a|b] [-DDEFINES=X|Y=1]
-#         [-DFLAGS=f|g] [-DEXPECT=<regex>] -P CheckCompileFail.cmake
+#         [-DFLAGS=f|g] [-DPRELUDE=<header>] [-DEXPECT=<regex>] -P CheckCompileFail.cmake
 #
 # INCLUDES, DEFINES and FLAGS are lists separated by `|` (a `;` does not survive add_test).
+# PRELUDE, when given, is put before SOURCE with `-include` (both compiles): a header of library
+# includes that the build precompiled next to it, so that the compiler loads it instead of
+# parsing it.
 #
 # The source says what it expects in its first lines, one or more comments
 #
@@ -73,6 +76,9 @@ foreach(kind FLAGS INCLUDES DEFINES)
     endif()
 endforeach()
 list(APPEND args ${FLAGS})
+if(DEFINED PRELUDE AND NOT PRELUDE STREQUAL "")
+    list(APPEND args -include "${PRELUDE}")
+endif()
 foreach(dir IN LISTS INCLUDES)
     if(NOT dir STREQUAL "")
         list(APPEND args "-I${dir}")
