@@ -1,9 +1,11 @@
-// detail/chunked_output.hpp: output written to a file in pieces while it is encoded, with fields
-// filled in afterwards and frames closed from a running CRC - the same bytes as the frame built
-// whole in a string (detail/frame.hpp, checked against crc32's known vectors in frame.test.cpp).
+// chunked_output.hpp and detail/chunked_frame.hpp: output written to a file in pieces while it is
+// encoded, with fields filled in afterwards and frames closed from a running CRC - the same bytes
+// as the frame built whole in a string (detail/frame.hpp, checked against crc32's known vectors in
+// frame.test.cpp).
 
 #include <resync/bytes.hpp>
-#include <resync/detail/chunked_output.hpp>
+#include <resync/chunked_output.hpp>
+#include <resync/detail/chunked_frame.hpp>
 #include <resync/detail/frame.hpp>
 
 #include "support/temp_dir.hpp"
@@ -30,7 +32,7 @@ namespace RESYNC_TEST_FILE {
 namespace {
 
 using resync::ByteWriter;
-using resync::detail::ChunkedOutput;
+using resync::ChunkedOutput;
 
 std::string read_all(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);

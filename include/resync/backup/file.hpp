@@ -8,7 +8,7 @@
 #include <resync/concepts/policies.hpp>
 #include <resync/concepts/store.hpp>
 #include <resync/detail/atomic_file.hpp>
-#include <resync/detail/chunked_output.hpp>
+#include <resync/chunked_output.hpp>
 #include <resync/error.hpp>
 #include <resync/file_hook.hpp>
 #include <resync/history.hpp>
@@ -71,7 +71,7 @@ Result<Written> write_file(const S& store, const ResetTrigger& trigger, const st
     Written out;
     for (const auto& cs : unsynced) out.covers_upto = std::max(out.covers_upto, cs.client_version);
     auto encode_to_file = [&](int fd) {
-        detail::ChunkedOutput file(fd, backup_piece_size);
+        ChunkedOutput file(fd, backup_piece_size);
         with_state(store, [&](const snapshot_of<S>& state) {
             backup_format::encode_into<model_of<S>>(file, created_at_ms, sync_state, trigger, state, unsynced);
         });

@@ -11,7 +11,7 @@
 #include <resync/bytes.hpp>
 #include <resync/concepts/model.hpp>
 #include <resync/detail/atomic_file.hpp>
-#include <resync/detail/chunked_output.hpp>
+#include <resync/detail/chunked_frame.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/detail/sync_state_codec.hpp>
 #include <resync/error.hpp>
@@ -74,7 +74,7 @@ bool decode_ops(ByteReader& r, std::vector<typename M::operation_type>& ops) {
 /// model can (`encodes_snapshots_in_pieces`), else encoded in place (`encodes_snapshots_into`),
 /// else its encoding copied in.
 template <Model M>
-void encode_state(detail::ChunkedOutput& out, const typename M::snapshot_type& state) {
+void encode_state(ChunkedOutput& out, const typename M::snapshot_type& state) {
     const std::uint64_t length_at = out.size();
     ByteWriter(out.buffer()).u64(0); // the snapshot's length, filled in once it is encoded
     if constexpr (model_requirements::encodes_snapshots_in_pieces<M>)
@@ -92,7 +92,7 @@ void encode_state(detail::ChunkedOutput& out, const typename M::snapshot_type& s
 /// ready), everything encoded straight into it, the state as the caller lends it, each byte
 /// checksummed once.
 template <Model M>
-void encode_into(detail::ChunkedOutput& out, std::int64_t created_at_ms, const SyncState& sync_state,
+void encode_into(ChunkedOutput& out, std::int64_t created_at_ms, const SyncState& sync_state,
                  const ResetTrigger& trigger, const typename M::snapshot_type& state,
                  const std::vector<LocalChangeset<typename M::operation_type>>& unsynced) {
     const auto frame = detail::open_frame(out, magic, version);
@@ -113,7 +113,7 @@ void encode_into(detail::ChunkedOutput& out, std::int64_t created_at_ms, const S
 
 template <Model M>
 std::string encode(const BackupContents<M>& b) {
-    detail::ChunkedOutput out;
+    ChunkedOutput out;
     encode_into<M>(out, b.created_at_ms, b.sync_state, b.trigger, b.state, b.unsynced);
     return std::move(out.buffer());
 }

@@ -16,9 +16,7 @@
 
 namespace resync {
 
-namespace detail {
-class ChunkedOutput; // <resync/detail/chunked_output.hpp>
-}
+class ChunkedOutput; // <resync/chunked_output.hpp>
 
 /// Opt-in tag: a Model declares `using model_concept = resync::model_t;`.
 struct model_t {};
@@ -86,13 +84,14 @@ concept encodes_snapshots_into = requires(std::string& out, const typename M::sn
     M::encode_snapshot_into(out, s);
 };
 
-/// Optional: `M::encode_snapshot_into(detail::ChunkedOutput& out, const snapshot_type&)` appends
-/// the same bytes to `out`, calling `out.piece_done()` between objects (where `out` may write the
-/// bytes so far to the file and drop them) and framing through `detail::open_frame(out, ...)` /
-/// `close_frame` (whose checksum reads no byte twice), so a backup file of a large state is
-/// written while it is encoded, never held whole in memory.
+/// Optional: `M::encode_snapshot_into(ChunkedOutput& out, const snapshot_type&)` appends the same
+/// bytes to `out.buffer()`, calling `out.piece_done()` between objects (where `out` may write the
+/// bytes so far to the file and drop them); a field known only at the end is written as zeros and
+/// given its value with `out.fill_in`, and `out.mark()` / `out.crc_since` checksum a part without
+/// reading a byte twice. So a backup file of a large state is written while it is encoded, never
+/// held whole in memory.
 template <class M>
-concept encodes_snapshots_in_pieces = requires(detail::ChunkedOutput& out, const typename M::snapshot_type& s) {
+concept encodes_snapshots_in_pieces = requires(ChunkedOutput& out, const typename M::snapshot_type& s) {
     M::encode_snapshot_into(out, s);
 };
 

@@ -4,7 +4,7 @@
 /// Decoding is total: any input, however malformed, yields either a value or `std::nullopt`.
 
 #include <resync/bytes.hpp>
-#include <resync/detail/chunked_output.hpp>
+#include <resync/detail/chunked_frame.hpp>
 #include <resync/detail/frame.hpp>
 #include <resync/detail/linkage.hpp>
 #include <resync/error.hpp>
@@ -347,7 +347,7 @@ RESYNC_FUNC void encode_snapshot_into(std::string& out, const State& s)
 
 /// Appends a whole state, as a checksummed snapshot, to `out`, which may write it out in pieces
 /// as they are ready: the same bytes as `encode_snapshot`, each read once for the checksum.
-RESYNC_FUNC void encode_snapshot_into(resync::detail::ChunkedOutput& out, const State& s)
+RESYNC_FUNC void encode_snapshot_into(resync::ChunkedOutput& out, const State& s)
 #if RESYNC_HEADER_DEFINITIONS
 {
     const auto frame = resync::detail::open_frame(out, snapshot_magic, snapshot_format);

@@ -6,7 +6,7 @@
 
 #include <resync/bytes.hpp>
 #include <resync/concepts/model.hpp>
-#include <resync/detail/chunked_output.hpp>
+#include <resync/chunked_output.hpp>
 #include <resync/detail/linkage.hpp>
 #include <resync/doc/operation.hpp>
 #include <resync/doc/snapshot_decoder.hpp>
@@ -42,7 +42,7 @@ struct Model {
 
     static std::string encode_snapshot(const State& state);
     static void encode_snapshot_into(std::string& out, const State& state);
-    static void encode_snapshot_into(resync::detail::ChunkedOutput& out, const State& state);
+    static void encode_snapshot_into(resync::ChunkedOutput& out, const State& state);
     static Result<State> decode_snapshot(std::string_view bytes);
 
     static std::string describe(const Operation& op);
@@ -74,7 +74,7 @@ RESYNC_FUNC void Model::encode_snapshot_into(std::string& out, const State& stat
     doc::encode_snapshot_into(out, state);
 }
 
-RESYNC_FUNC void Model::encode_snapshot_into(resync::detail::ChunkedOutput& out, const State& state) {
+RESYNC_FUNC void Model::encode_snapshot_into(resync::ChunkedOutput& out, const State& state) {
     doc::encode_snapshot_into(out, state);
 }
 

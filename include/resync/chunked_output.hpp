@@ -2,9 +2,10 @@
 /// \file
 /// `ChunkedOutput`: bytes encoded into a buffer and, when it is bound to a file, written out in
 /// pieces as they are ready, so that a large file never sits whole in memory; with a running
-/// CRC-32 (each byte read once), fields written as zeros and filled in later (in the buffer, or
-/// with `pwrite` once written out), and checksummed frames (the layout of
-/// <resync/detail/frame.hpp>) opened and closed through it.
+/// CRC-32 (each byte read once), and fields written as zeros and filled in later (in the buffer,
+/// or with `pwrite` once written out). `backup::File` writes through one, and a model's
+/// `encode_snapshot_into(ChunkedOutput&, const snapshot_type&)` (the concept
+/// `encodes_snapshots_in_pieces`) encodes its state into it.
 
 #include <resync/bytes.hpp>
 #include <resync/detail/crc32.hpp>
@@ -23,7 +24,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace resync::detail {
+namespace resync {
 
 /// A point of a `ChunkedOutput`: its offset, and the CRC-32 of every byte before it.
 struct CrcMark {
@@ -101,7 +102,7 @@ RESYNC_FUNC void ChunkedOutput::fill_in(std::uint64_t at, std::string_view bytes
         checksum_pending();
     }
     // The zeros went into the CRC: its change is applied when a CRC over the field is asked for.
-    changes_.push_back(Change{at, end, crc32_change(bytes, 0)});
+    changes_.push_back(Change{at, end, detail::crc32_change(bytes, 0)});
     overwrite(at, bytes);
 }
 
@@ -113,9 +114,9 @@ RESYNC_FUNC CrcMark ChunkedOutput::mark() {
 RESYNC_FUNC std::uint32_t ChunkedOutput::crc_since(const CrcMark& from) {
     checksum_pending();
     const std::uint64_t end = size();
-    std::uint32_t crc = crc32_split(crc_, from.crc_before, end - from.offset);
+    std::uint32_t crc = detail::crc32_split(crc_, from.crc_before, end - from.offset);
     for (const auto& c : changes_)
-        if (c.at >= from.offset) crc ^= crc32_register_over_zeros(c.raw_crc, end - c.end);
+        if (c.at >= from.offset) crc ^= detail::crc32_register_over_zeros(c.raw_crc, end - c.end);
     return crc;
 }
 
@@ -125,7 +126,7 @@ RESYNC_FUNC std::error_code ChunkedOutput::finish() {
 }
 
 RESYNC_FUNC void ChunkedOutput::checksum_pending() {
-    crc_ = crc32(std::string_view(buffer_).substr(checksummed_), crc_);
+    crc_ = detail::crc32(std::string_view(buffer_).substr(checksummed_), crc_);
     checksummed_ = buffer_.size();
 }
 
@@ -167,44 +168,4 @@ RESYNC_FUNC void ChunkedOutput::overwrite(std::uint64_t at, std::string_view byt
 }
 #endif
 
-/// A frame opened in a `ChunkedOutput`: where it starts, and the point its payload starts at.
-struct OpenFrame {
-    std::uint64_t start = 0;
-    CrcMark payload;
-};
-
-/// Starts a frame at the end of `out` (as `open_frame` into a string does): its header, with
-/// the payload size and checksum left for `close_frame`.
-RESYNC_FUNC OpenFrame open_frame(ChunkedOutput& out, std::string_view magic, std::uint32_t version)
-#if RESYNC_HEADER_DEFINITIONS
-{
-    const std::uint64_t start = out.size();
-    ByteWriter w(out.buffer());
-    w.raw(magic.substr(0, 8));
-    w.u32(version);
-    w.u64(0); // the payload size, filled in by close_frame
-    w.u32(0); // the checksum, filled in by close_frame
-    return OpenFrame{start, out.mark()};
-}
-#else
-;
-#endif
-
-/// Completes `frame`: everything output after its header is the payload. Its CRC-32 comes from
-/// the output's running CRC (no byte read again). Returns it.
-RESYNC_FUNC std::uint32_t close_frame(ChunkedOutput& out, const OpenFrame& frame)
-#if RESYNC_HEADER_DEFINITIONS
-{
-    const std::uint32_t crc = out.crc_since(frame.payload);
-    std::string sealed; // the size and checksum fields, encoded as ByteWriter encodes them
-    ByteWriter w(sealed);
-    w.u64(out.size() - frame.payload.offset);
-    w.u32(crc);
-    out.fill_in(frame.start + 8 + 4, sealed);
-    return crc;
-}
-#else
-;
-#endif
-
-} // namespace resync::detail
+} // namespace resync
