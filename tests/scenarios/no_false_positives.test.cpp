@@ -198,6 +198,49 @@ TEMPLATE_LIST_TEST_CASE("thousands of random sync steps with disconnects, droppe
     CHECK(resync_test::file_count(dir) == 0);
 }
 
+// A reset over store `S` that found b and c on the client and only a on the restored server: the
+// report of the DiscardUnsynced reset it ran.
+template <class S>
+resync::ResetReport report_of_a_reset(S& store) {
+    resync::testing::Server<resync::doc::Model> server;
+    resync::testing::LoopbackTransport<resync::doc::Model> link(server, 3);
+    resync_test::ScratchDir dir;
+    resync::SyncSession<S, resync::testing::LoopbackTransport<resync::doc::Model>, resync::DiscardUnsynced>
+        session(store, link, {}, resync_test::options_in(dir));
+    const auto put = [&](const char* key) {
+        REQUIRE(store.inner.write([&](resync::doc::Writer& w) { w.create("items", key); }));
+    };
+    put("a");
+    REQUIRE(session.run_until_idle(1000) == SessionState::syncing);
+    const auto backup = server.backup();
+    put("b");
+    REQUIRE(session.run_until_idle(1000) == SessionState::syncing);
+    server.restore(backup);
+    put("c");
+    session.run_until_idle(1000);
+    REQUIRE(session.resets_completed() == 1);
+    REQUIRE(session.last_report().has_value());
+    REQUIRE(store.inner.state().collection_size("items") == 1);
+    return *session.last_report();
+}
+
+// About stores with a live view and no object count, so it runs on those test doubles only:
+// MemoryStore and SqliteStore count their objects themselves.
+TEST_CASE("a store that lends its live snapshot has its objects counted in reports, one whose view "
+          "is a copy has none rather than a copy made to count them",
+          "[scenario][store][report]") {
+    resync_test::LendingViewStore lending;
+    const auto lent = report_of_a_reset(lending);
+    CHECK(lent.objects_before == 3); // a, b and c
+    CHECK(lent.objects_after == 1);  // a, as on the restored server
+
+    resync_test::CopyingViewStore copying;
+    const auto copied = report_of_a_reset(copying);
+    CHECK_FALSE(copied.objects_before.has_value());
+    CHECK_FALSE(copied.objects_after.has_value());
+    CHECK(copying.copies == 0);
+}
+
 // About a store that lacks an optional capability (has_unsynced()), so it runs on that test
 // double only: MemoryStore and SqliteStore both have the capability.
 TEST_CASE("a store without has_unsynced() uploads, goes idle and finishes a reset the same way",

@@ -48,7 +48,33 @@ struct RequiredMembersDiffStore : RequiredMembersStore {
     resync::Result<resync::DiffStats> commit_reset_diff(Commit&& c) { return inner.commit_reset_diff(std::move(c)); }
 };
 
+/// The required members plus `cap::live_view`, its view the store's own snapshot, lent by reference
+/// (as `MemoryStore`'s is), and no `cap::object_count`: reports count objects through the view.
+struct LendingViewStore : RequiredMembersStore {
+    using RequiredMembersStore::RequiredMembersStore;
+    using store_capabilities = resync::capabilities<resync::cap::live_view>;
+
+    const snapshot_type& live_view() const noexcept { return inner.state(); }
+};
+
+/// The same, its view a copy made on each call: reports make no copy just to count objects.
+struct CopyingViewStore : RequiredMembersStore {
+    using RequiredMembersStore::RequiredMembersStore;
+    using store_capabilities = resync::capabilities<resync::cap::live_view>;
+
+    snapshot_type live_view() const {
+        ++copies;
+        return inner.state();
+    }
+    mutable int copies = 0;
+};
+
 static_assert(resync::Store<RequiredMembersStore>);
+static_assert(resync::store_requirements::lends_live_snapshot<resync::MemoryStore>);
+static_assert(resync::store_requirements::lends_live_snapshot<LendingViewStore>);
+static_assert(resync::store_requirements::offers_live_view<CopyingViewStore>);
+static_assert(!resync::store_requirements::lends_live_snapshot<CopyingViewStore>);
+static_assert(!resync::store_requirements::lends_live_snapshot<RequiredMembersStore>);
 static_assert(!resync::store_requirements::reports_unsynced<RequiredMembersStore>);
 static_assert(!resync::store_requirements::offers_live_view<RequiredMembersStore>);
 static_assert(!resync::store_requirements::keeps_quarantine<RequiredMembersStore>);

@@ -126,6 +126,12 @@ concept has_live_view = requires(const S& s) { s.live_view(); };
 /// Offers a view of its live state for recovery rules and dry runs.
 template <class S>
 concept offers_live_view = declares_capability<S, cap::live_view> && has_live_view<S>;
+/// Its live view is its own snapshot, lent by reference (`MemoryStore`'s): the model's functions
+/// over a snapshot read it in place, without a copy.
+template <class S>
+concept lends_live_snapshot = offers_live_view<S> && requires(const S& s) {
+    { s.live_view() } -> std::same_as<const snapshot_of<S>&>;
+};
 
 template <class S>
 concept has_object_count = requires(const S& s) {

@@ -264,11 +264,8 @@ struct Core {
     std::optional<std::size_t> object_count() const {
         if constexpr (store_requirements::counts_objects<S>) {
             return store.object_count();
-        } else if constexpr (store_requirements::offers_live_view<S>) {
-            if constexpr (std::is_convertible_v<decltype(store.live_view()), const Snap&>)
-                return model_of<S>::object_count(store.live_view());
-            else
-                return std::nullopt;
+        } else if constexpr (store_requirements::lends_live_snapshot<S>) {
+            return model_of<S>::object_count(store.live_view());
         } else {
             return std::nullopt;
         }
