@@ -49,7 +49,12 @@ function(resync_sanitizers target)
     target_compile_options(${target} PRIVATE
         -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
-    target_sources(${target} PRIVATE "${RESYNC_SANITIZER_DEFAULTS_SOURCE}")
+    # The defaults are defined once per program: in the executable, not in an object library
+    # linked into several (tests/CMakeLists.txt's Catch2 main).
+    get_target_property(type ${target} TYPE)
+    if(NOT type STREQUAL "OBJECT_LIBRARY")
+        target_sources(${target} PRIVATE "${RESYNC_SANITIZER_DEFAULTS_SOURCE}")
+    endif()
 endfunction()
 
 #[[
