@@ -4,6 +4,7 @@
 // database - to exactly the states the scenario dictates.
 
 #include <support/client.hpp>
+#include <support/keeping.hpp>
 #include <support/scenarios.hpp>
 
 #include <resync/bytes.hpp>
@@ -289,6 +290,80 @@ TEMPLATE_TEST_CASE("A SqliteStore reset stages the fresh copy in the database an
         CHECK(report.diff->erased == 0);
         CHECK(report.diff->unchanged == 50);
     }
+}
+
+// A full disk inside the database rather than in a file: SQLite's own writes fail (SQLITE_FULL)
+// while the store stages the fresh copy, records the pending reset or commits. PRAGMA
+// max_page_count stops the database from growing, which is what a full disk does to it.
+TEST_CASE("A SqliteStore whose database cannot grow during a reset keeps the live data and every offline change, "
+          "and finishes the reset once it can",
+          "[sqlite][session][reset][faults][disk]") {
+    using Policy = resync::Strategy<resync::discard::Replace, resync::recover::Rebase<resync::recover::DocumentRules>,
+                                    resync::fallback::Discard>;
+    resync_test::TempDir dir;
+    resync::testing::Server<resync::doc::Model> server;
+    auto options = resync_test::options_in(dir);
+    options.fresh_chunk_bytes = 4096; // many staged chunks, each a transaction of its own
+    SqliteClient<Policy> a(server, open_store(dir / "a.db", 1), Policy{}, options);
+    std::vector<std::error_code> errors;
+    a.session.on_error([&](std::error_code ec, std::string_view) { errors.push_back(ec); });
+    const std::string payload(512, 'p');
+    for (int i = 0; i < 200; ++i) a.put("items", "k" + std::to_string(i), "s", str(payload.c_str()));
+    REQUIRE(a.sync() == SessionState::syncing);
+    const auto backup = server.backup();
+    a.put("items", "k0", "n", num(100)); // acknowledged, then lost by the restore
+    REQUIRE(a.sync() == SessionState::syncing);
+    server.restore(backup);
+    a.link.go_offline();
+    // Offline, to be recovered: a field set on an object the server has, and a new object.
+    REQUIRE(a.store.write([](resync::doc::Writer& w) { w.set("items", "k1", "n", num(111)); }));
+    a.put("items", "new", "s", str("offline"));
+    const auto offline = resync_test::operations_of(a.store.unsynced());
+    REQUIRE(offline.size() == 3); // the set; the create and the set of "new"
+    const auto live_before = a.store.state();
+
+    // The disk is full: not one more page.
+    sqlite3* db = a.store.database().handle();
+    const auto pragma = [&](const std::string& sql) {
+        sqlite3_stmt* st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+        const auto v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return v;
+    };
+    const auto pages = pragma("PRAGMA page_count");
+    REQUIRE(pragma("PRAGMA max_page_count = " + std::to_string(pages)) == pages);
+    a.link.go_online();
+    for (int i = 0; i < 2000 && errors.size() < 3; ++i) {
+        if (a.session.state() == SessionState::awaiting_user) break;
+        a.session.poll();
+    }
+    INFO("errors while the database was full: " << errors.size());
+    REQUIRE(!errors.empty()); // the reset did meet the full database
+    for (const auto& ec : errors) CHECK(ec == resync::errc::store_failure); // SQLITE_FULL, typed
+    CHECK(a.session.resets_completed() == 0);
+    CHECK(a.store.state() == live_before);
+    CHECK(resync_test::operations_of(a.store.unsynced()) == offline);
+    for (const auto& v : resync_test::keeping_violations(offline, server, a.store, dir.path())) FAIL_CHECK(v);
+
+    // Room again: the reset finishes, and recovers both offline changes onto the server's copy.
+    REQUIRE(pragma("PRAGMA max_page_count = 1073741823") > pages);
+    for (int i = 0; i < 20000 && !a.session.idle(); ++i) {
+        if (a.session.state() == SessionState::awaiting_user) (void)a.session.execute_reset();
+        a.session.poll();
+    }
+    REQUIRE(a.session.idle());
+    CHECK(a.session.resets_completed() == 1);
+    resync::doc::State expected;
+    for (int i = 0; i < 200; ++i) expected.collections["items"]["k" + std::to_string(i)]["s"] = str(payload.c_str());
+    expected.collections["items"]["k1"]["n"] = num(111);
+    expected.collections["items"]["new"]["s"] = str("offline");
+    CHECK(a.store.state() == expected);
+    CHECK(server.state() == expected);
+    for (const auto& v : resync_test::keeping_violations(offline, server, a.store, dir.path())) FAIL_CHECK(v);
+    CHECK(!a.store.sync_state().pending_reset);
+    CHECK(a.store.staged_objects() == 0);
 }
 
 TEST_CASE("SqliteStore never empties a quarantine it cannot read whole: a damaged entry makes take_quarantined and "
