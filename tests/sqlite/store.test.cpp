@@ -84,6 +84,16 @@ struct SqliteClient {
         return *r;
     }
     SessionState sync() { return session.run_until_idle(20000); }
+
+    /// Writes k0.n = 100, has the server acknowledge it, then restores the server to before that
+    /// write and takes this client offline: the next sync finds the restore.
+    void lose_an_acknowledged_write_to_a_restore(resync::testing::Server<resync::doc::Model>& server) {
+        const auto backup = server.backup();
+        put("items", "k0", "n", resync_test::num(100));
+        REQUIRE(sync() == SessionState::syncing);
+        server.restore(backup);
+        link.go_offline();
+    }
 };
 
 } // namespace
@@ -260,11 +270,7 @@ TEMPLATE_TEST_CASE("A SqliteStore reset stages the fresh copy in the database an
     SqliteClient<Policy> a(server, open_store(dir / "a.db", 1), Policy{}, options);
     for (int i = 0; i < 50; ++i) a.put("items", "k" + std::to_string(i), "n", num(i));
     REQUIRE(a.sync() == SessionState::syncing);
-    const auto backup = server.backup();
-    a.put("items", "k0", "n", num(100)); // acknowledged, then lost by the restore
-    REQUIRE(a.sync() == SessionState::syncing);
-    server.restore(backup);
-    a.link.go_offline();
+    a.lose_an_acknowledged_write_to_a_restore(server);
     a.put("items", "k1", "n", num(111));      // unsynced: recovered
     a.put("items", "new", "s", str("fresh")); // unsynced: recovered
     a.link.go_online();
@@ -310,11 +316,7 @@ TEST_CASE("A SqliteStore whose database cannot grow during a reset keeps the liv
     const std::string payload(512, 'p');
     for (int i = 0; i < 200; ++i) a.put("items", "k" + std::to_string(i), "s", str(payload.c_str()));
     REQUIRE(a.sync() == SessionState::syncing);
-    const auto backup = server.backup();
-    a.put("items", "k0", "n", num(100)); // acknowledged, then lost by the restore
-    REQUIRE(a.sync() == SessionState::syncing);
-    server.restore(backup);
-    a.link.go_offline();
+    a.lose_an_acknowledged_write_to_a_restore(server);
     // Offline, to be recovered: a field set on an object the server has, and a new object.
     REQUIRE(a.store.write([](resync::doc::Writer& w) { w.set("items", "k1", "n", num(111)); }));
     a.put("items", "new", "s", str("offline"));
